@@ -1,0 +1,5 @@
+"""healthwall: a firewall for health data."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The ``healthwall`` command: thin Typer adapters that parse, call a workflow and render."""

@@ -1,0 +1,1 @@
+"""healthwall.deid layer (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""healthwall.dp layer (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""healthwall.engine layer (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""healthwall.ledger layer (see ARCHITECTURE.md)."""

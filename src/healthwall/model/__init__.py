@@ -1,0 +1,1 @@
+"""healthwall.model layer (see ARCHITECTURE.md)."""

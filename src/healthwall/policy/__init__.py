@@ -1,0 +1,1 @@
+"""healthwall.policy layer (see ARCHITECTURE.md)."""

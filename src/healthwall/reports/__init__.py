@@ -1,0 +1,1 @@
+"""healthwall.reports layer (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""healthwall.risk layer (see ARCHITECTURE.md)."""

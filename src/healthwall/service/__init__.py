@@ -1,0 +1,1 @@
+"""healthwall.service layer (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""healthwall.workflows layer (see ARCHITECTURE.md)."""
