@@ -19,9 +19,10 @@ ALLOWED: dict[str, set[str]] = {
     "deid": {"model", "risk", "engine"},
     "dp": {"model", "engine"},
     "engine": {"model"},
+    "synth": {"model", "engine"},
     "ledger": {"model"},
     "reports": {"model", "ledger"},
-    "workflows": {"model", "policy", "deid", "risk", "dp", "engine", "ledger", "reports"},
+    "workflows": {"model", "policy", "deid", "risk", "dp", "engine", "ledger", "reports", "synth"},
     "service": {"workflows", "model"},
     "cli": {"workflows", "model"},
 }

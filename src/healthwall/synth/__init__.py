@@ -1,0 +1,1 @@
+"""Synthetic custodian data: realistic, deterministic per seed, vectorized."""
