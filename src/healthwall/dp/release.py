@@ -1,0 +1,84 @@
+"""From exact bounded counts to released cells: fill public keys, add OpenDP noise, post-process.
+
+The exact histogram (one row per non-empty cell) comes from the engine. For a public key set, every
+key of the cartesian product is filled with 0 *before* noise (so an empty cell is as noisy as a
+full one, and its absence reveals nothing); the mapping is vectorized (pyarrow ``index_in`` and
+numpy strides), never a loop over rows. For a private key set, OpenDP's threshold measurement
+selects which keys are released.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from healthwall.dp import accuracy, mechanisms, postprocess
+from healthwall.dp.mechanisms import Plan
+from healthwall.dp.templates import CompiledTemplate
+from healthwall.errors import TooLarge
+from healthwall.model.aggregate import AggregateQuery, Cell
+
+#: Largest public key set answered in one request (cells of the cartesian product).
+MAX_CELLS = 500_000
+_SEP = "\x1f"
+
+
+@dataclass(frozen=True)
+class Released:
+    cells: list[Cell]
+    half_width: int
+
+
+def dense(compiled: CompiledTemplate, exact: pa.Table) -> tuple[list[tuple[str, ...]], list[int]]:
+    """Keys of the full public key set (product order) and their exact counts, zeros filled."""
+    key_sets = [keys for keys in compiled.public_keys if keys is not None]
+    sizes = [len(k) for k in key_sets]
+    total = int(np.prod(sizes))
+    if total > MAX_CELLS:
+        raise TooLarge(f"the query has {total} cells; at most {MAX_CELLS} are answered", field="by")
+    flat = np.zeros(exact.num_rows, dtype=np.int64)
+    valid = np.ones(exact.num_rows, dtype=bool)
+    stride = 1
+    for i in reversed(range(len(key_sets))):
+        idx = pc.index_in(exact.column(f"k{i}"), value_set=pa.array(key_sets[i]))
+        valid &= ~np.asarray(idx.is_null())
+        flat += np.asarray(idx.fill_null(0), dtype=np.int64) * stride
+        stride *= sizes[i]
+    counts = np.zeros(total, dtype=np.int64)
+    counts[flat[valid]] = np.asarray(exact.column("n"), dtype=np.int64)[valid]
+    keys = list(itertools.product(*key_sets))
+    return keys, counts.tolist()
+
+
+def sparse(exact: pa.Table, width: int) -> dict[str, int]:
+    """Exact counts keyed by the joined key (for threshold selection)."""
+    joined = pc.binary_join_element_wise(*[exact.column(f"k{i}") for i in range(width)], _SEP)
+    return dict(zip(joined.to_pylist(), exact.column("n").to_pylist(), strict=True))
+
+
+def release(
+    query: AggregateQuery, compiled: CompiledTemplate, plan: Plan, exact: pa.Table
+) -> Released:
+    """Run the plan's OpenDP measurement on the exact counts and post-process the result."""
+    lattice = plan.threshold is not None  # the threshold measurements sample integer noise
+    width = accuracy.half_width(plan.mechanism, plan.scale, query.alpha, lattice=lattice)
+    dims = compiled.dimensions
+    if plan.threshold is None:
+        keys, counts = dense(compiled, exact)
+        noisy: npt.NDArray[np.int64] = np.asarray(
+            mechanisms.release_public(plan, counts), dtype=np.int64
+        )
+    else:
+        out = mechanisms.release_selected(plan, sparse(exact, len(dims)))
+        ordered = sorted(out)
+        keys = [tuple(k.split(_SEP)) for k in ordered]
+        noisy = np.asarray([out[k] for k in ordered], dtype=np.int64)
+    cells = postprocess.cells(
+        dims, keys, noisy, suppress_below=query.suppress_below, half_width=width
+    )
+    return Released(cells=cells, half_width=width)
