@@ -75,24 +75,23 @@ def ensure(engine: Engine, requester_id: str, period: str, policy: BudgetPolicy)
     Runs in its own short transaction, before the spending transaction, so the spend itself is a
     single conditional UPDATE. A concurrent creator losing the race is harmless.
     """
-    with engine.connect() as conn:
-        if _row(conn, requester_id, period) is not None:
-            return
-        try:
-            with conn.begin():
-                conn.execute(
-                    insert(budgets).values(
-                        requester_id=requester_id,
-                        period=period,
-                        measure=policy.measure.value,
-                        total=policy.total,
-                        spent=0.0,
-                        delta_total=policy.delta_total,
-                        delta_spent=0.0,
-                    )
+    if state(engine, requester_id, period) is not None:
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(budgets).values(
+                    requester_id=requester_id,
+                    period=period,
+                    measure=policy.measure.value,
+                    total=policy.total,
+                    spent=0.0,
+                    delta_total=policy.delta_total,
+                    delta_spent=0.0,
                 )
-        except SAIntegrityError:
-            return
+            )
+    except SAIntegrityError:
+        return
 
 
 def grant(
