@@ -14,12 +14,13 @@ from healthwall.deid import pseudonym
 from healthwall.errors import ConfigError
 
 _CON = duckdb.connect()
+ROWS = "(SELECT unnest($vals) AS v, generate_subscripts($vals, 1) AS i)"
 
 
 def sql_tokens(key: bytes, values: list[str]) -> list[str]:
     params = pseudonym.SqlParams()
     expr = pseudonym.token_sql(key, "v", params)
-    sql = f"SELECT {expr} FROM (SELECT unnest($vals) AS v, generate_subscripts($vals, 1) AS i) ORDER BY i"
+    sql = f"SELECT {expr} FROM {ROWS} ORDER BY i"
     return [r[0] for r in _CON.execute(sql, {**params.values, "vals": values}).fetchall()]
 
 
@@ -56,13 +57,15 @@ def test_tokens_deterministic_within_recipient_and_differ_across(
 
 
 @settings(max_examples=40, deadline=None)
-@given(ids=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=10), n=st.integers(1, 400))
+@given(
+    ids=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=10), n=st.integers(1, 400)
+)
 def test_sql_shift_equals_reference_and_stays_in_range(ids: list[str], n: int) -> None:
     ids = [i.replace("\x00", "") or "x" for i in ids]
     key = pseudonym.recipient_key(b"k" * 32, "r")
     params = pseudonym.SqlParams()
     expr = pseudonym.shift_days_sql(key, "v", n, params)
-    sql = f"SELECT {expr} FROM (SELECT unnest($vals) AS v, generate_subscripts($vals, 1) AS i) ORDER BY i"
+    sql = f"SELECT {expr} FROM {ROWS} ORDER BY i"
     got = [r[0] for r in _CON.execute(sql, {**params.values, "vals": ids}).fetchall()]
     assert got == [pseudonym.shift_days(key, i, n) for i in ids]
     assert all(-n <= s <= n for s in got)
