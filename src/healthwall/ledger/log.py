@@ -1,0 +1,371 @@
+"""The Ledger: an append-only Merkle log of typed entries, with one writer and signed checkpoints.
+
+Usage::
+
+    ledger = Ledger.open("sqlite:///ledger.db", pseudonym_key=key, signing_key=signer)
+    with ledger.writer() as tx:          # one transaction; an exception appends nothing
+        tx.conn.execute(...)             # the caller's own writes, same transaction
+        receipt = tx.append(entry)       # Receipt(index, leaf_hash)
+
+Appends are O(log n): the writer keeps the tree's frontier (the rightmost complete subtree at
+each level) and stores each new complete subtree once. Proofs read O(log n) stored nodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select, text, tuple_
+
+from healthwall.errors import ConfigError, IntegrityError, InvalidInput, NotFound
+from healthwall.ledger import store
+from healthwall.ledger.audit import VerifyResult, verify_ledger
+from healthwall.ledger.canonical import decode_leaf, leaf_bytes
+from healthwall.ledger.checkpoint import SigningKey, checkpoint_body, parse_signing_key
+from healthwall.ledger.hashing import (
+    EMPTY_ROOT,
+    Node,
+    consistency_ranges,
+    fold_nodes,
+    frontier_nodes,
+    inclusion_ranges,
+    leaf_hash,
+    node_hash,
+    ranges_to_hashes,
+)
+from healthwall.model.entries import LedgerEntry, utc_now
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Where an appended entry sits: its index and hex leaf hash (valid once committed)."""
+
+    index: int
+    leaf_hash: str
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    index: int
+    tree_size: int
+    leaf_hash: str
+    path: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "inclusion", **self.__dict__}
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    old_size: int
+    new_size: int
+    path: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "consistency", **self.__dict__}
+
+
+@dataclass
+class _Frontier:
+    """Tree size and the hash of each complete subtree on the right edge, by level."""
+
+    size: int
+    by_level: dict[int, bytes]
+
+    def add(self, leaf: bytes, new_nodes: list[dict[str, Any]]) -> None:
+        """Append one leaf; record every complete subtree it closes in ``new_nodes``."""
+        node, level, i = leaf, 0, self.size
+        while i & 1:
+            node = node_hash(self.by_level.pop(level), node)
+            level += 1
+            i >>= 1
+            new_nodes.append({"level": level, "idx": i, "hash": node})
+        self.by_level[level] = node
+        self.size += 1
+
+    def root(self) -> bytes:
+        return fold_nodes([self.by_level[lvl] for lvl in sorted(self.by_level, reverse=True)])
+
+
+class Writer:
+    """The single writer's transaction: ``conn`` for the caller's writes, ``append`` for entries."""
+
+    def __init__(self, conn: Connection, frontier: _Frontier) -> None:
+        self.conn = conn
+        self._frontier = frontier
+
+    def append(self, entry: LedgerEntry) -> Receipt:
+        """Append one entry in this transaction."""
+        return self.append_many([entry])[0]
+
+    def append_many(self, batch: Sequence[LedgerEntry]) -> list[Receipt]:
+        """Append entries in order in this transaction (one insert per table)."""
+        rows: list[dict[str, Any]] = []
+        new_nodes: list[dict[str, Any]] = []
+        receipts: list[Receipt] = []
+        for entry in batch:
+            seq = self._frontier.size
+            body = leaf_bytes(entry, seq)
+            leaf = leaf_hash(body)
+            patient = getattr(entry, "patient", None)
+            rows.append(
+                {
+                    "seq": seq,
+                    "kind": entry.kind,
+                    "at": entry.at,
+                    "patient": patient,
+                    "body": body,
+                    "leaf_hash": leaf,
+                }
+            )
+            self._frontier.add(leaf, new_nodes)
+            receipts.append(Receipt(seq, leaf.hex()))
+        if rows:
+            self.conn.execute(store.entries.insert(), rows)
+        if new_nodes:
+            self.conn.execute(store.nodes.insert(), new_nodes)
+        return receipts
+
+
+class Ledger:
+    """The disclosure ledger over one SQLite or PostgreSQL database."""
+
+    def __init__(
+        self, engine: Engine, url: str, pseudonym_key: bytes, signer: SigningKey | None, origin: str
+    ) -> None:
+        self.engine = engine
+        self.url = url
+        self.origin = origin
+        self.signer = signer
+        self._pseudonym_key = pseudonym_key
+        self._lock = _process_lock(url)
+        self._owner: int | None = None
+        self._cache: _Frontier | None = None
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        pseudonym_key: bytes,
+        signing_key: bytes | None = None,
+        origin: str | None = None,
+    ) -> Ledger:
+        """Open (creating tables and append-only triggers if needed) the ledger at ``url``."""
+        if len(pseudonym_key) < 16:
+            raise ConfigError("pseudonym key: at least 16 bytes", field="pseudonym_key")
+        signer = parse_signing_key(signing_key) if signing_key is not None else None
+        engine = store.create_ledger_engine(url)
+        store.create_schema(engine)
+        name = origin or (signer.name if signer else "healthwall")
+        return cls(engine, url, pseudonym_key, signer, name)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    @contextmanager
+    def writer(self) -> Iterator[Writer]:
+        """The single writer: a process lock plus a database lock, one transaction, all or none."""
+        if self._owner == threading.get_ident():
+            raise ConfigError("ledger writer: already inside a writer transaction")
+        with self._lock, self.engine.connect() as conn:
+            self._owner = threading.get_ident()
+            try:
+                conn.execution_options(**{store.IMMEDIATE: True})
+                with conn.begin():
+                    if self.engine.dialect.name == "postgresql":
+                        conn.execute(
+                            text("SELECT pg_advisory_xact_lock(:k)"), {"k": store.PG_LOCK_KEY}
+                        )
+                    frontier = self._load_frontier(conn)
+                    yield Writer(conn, frontier)
+                self._cache = frontier
+            finally:
+                self._owner = None
+
+    def append(self, entry: LedgerEntry) -> Receipt:
+        """Append one entry in its own transaction."""
+        with self.writer() as tx:
+            return tx.append(entry)
+
+    def _load_frontier(self, conn: Connection) -> _Frontier:
+        size = _size(conn)
+        cache = self._cache
+        if cache is not None and cache.size == size:
+            return _Frontier(cache.size, dict(cache.by_level))
+        wanted = frontier_nodes(size)
+        known = _fetch_nodes(conn, set(wanted))
+        return _Frontier(size, {lvl: known[(lvl, i)] for lvl, i in wanted})
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def patient_pseudonym(self, patient_id: str) -> str:
+        """The keyed pseudonym (HMAC-SHA256, custodian key) under which a patient is recorded."""
+        if not patient_id:
+            raise InvalidInput("patient id: empty", field="patient")
+        return hmac.new(self._pseudonym_key, patient_id.encode(), hashlib.sha256).hexdigest()
+
+    def size(self) -> int:
+        with self.engine.connect() as conn:
+            return _size(conn)
+
+    def entry(self, index: int) -> LedgerEntry:
+        """The typed entry at ``index``."""
+        return decode_leaf(self.entry_bytes(index))[1]
+
+    def entry_bytes(self, index: int) -> bytes:
+        """The exact stored (hashed) bytes of the entry at ``index``."""
+        with self.engine.connect() as conn:
+            body = conn.execute(
+                select(store.entries.c.body).where(store.entries.c.seq == index)
+            ).scalar()
+        if body is None:
+            raise NotFound(f"ledger entry {index} does not exist", field="index")
+        return bytes(body)
+
+    def entries(self, start: int = 0, stop: int | None = None) -> list[tuple[int, LedgerEntry]]:
+        """Entries with ``start <= index < stop``, in order, as (index, entry)."""
+        q = select(store.entries.c.body).where(store.entries.c.seq >= start)
+        if stop is not None:
+            q = q.where(store.entries.c.seq < stop)
+        with self.engine.connect() as conn:
+            return [decode_leaf(bytes(b)) for (b,) in conn.execute(q.order_by(store.entries.c.seq))]
+
+    def find(
+        self,
+        *,
+        kinds: Sequence[str] | None = None,
+        patient: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> list[tuple[int, LedgerEntry]]:
+        """Entries filtered by kind, patient pseudonym and ``since <= at < until`` (UTC strings)."""
+        c = store.entries.c
+        q = select(c.body)
+        if kinds is not None:
+            q = q.where(c.kind.in_(list(kinds)))
+        if patient is not None:
+            q = q.where(c.patient == patient)
+        if since is not None:
+            q = q.where(c.at >= since)
+        if until is not None:
+            q = q.where(c.at < until)
+        with self.engine.connect() as conn:
+            return [decode_leaf(bytes(b)) for (b,) in conn.execute(q.order_by(c.seq))]
+
+    def root(self, size: int | None = None) -> bytes:
+        """The tree root at ``size`` (default: now)."""
+        with self.engine.connect() as conn:
+            n = _size(conn) if size is None else size
+            if n > _size(conn):
+                raise InvalidInput("size: larger than the ledger", field="size")
+            return _root(conn, n)
+
+    # -- proofs and checkpoints ----------------------------------------------------------------
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> InclusionProof:
+        """RFC 9162 inclusion proof of ``index`` in the tree of ``size`` leaves."""
+        with self.engine.connect() as conn:
+            n = _size(conn) if size is None else size
+            if not 0 <= index < n or n > _size(conn):
+                raise InvalidInput("index/size: outside the ledger", field="index")
+            ranges = inclusion_ranges(index, n)
+            path = ranges_to_hashes(ranges, lambda s: _fetch_nodes(conn, s | {(0, index)}))
+            leaf = _fetch_nodes(conn, {(0, index)})[(0, index)]
+        return InclusionProof(index, n, leaf.hex(), [h.hex() for h in path])
+
+    def consistency_proof(self, old: int, new: int | None = None) -> ConsistencyProof:
+        """RFC 9162 consistency proof from the tree of ``old`` leaves to ``new``."""
+        with self.engine.connect() as conn:
+            n = _size(conn) if new is None else new
+            if not 0 <= old <= n or n > _size(conn):
+                raise InvalidInput("old/new: sizes outside the ledger", field="old")
+            path = ranges_to_hashes(consistency_ranges(old, n), lambda s: _fetch_nodes(conn, s))
+        return ConsistencyProof(old, n, [h.hex() for h in path])
+
+    def checkpoint(self) -> str:
+        """Sign and store a checkpoint of the current tree; returns the signed note text."""
+        if self.signer is None:
+            raise ConfigError("ledger checkpoint: no signing key configured", field="signing_key")
+        with self.writer() as tx:
+            size = tx._frontier.size
+            root = tx._frontier.root() if size else EMPTY_ROOT
+            c = store.checkpoints.c
+            existing = tx.conn.execute(select(c.note).where(c.size == size)).scalar()
+            if existing is not None:
+                return str(existing)
+            note = self.signer.sign_note(checkpoint_body(self.origin, size, root))
+            tx.conn.execute(
+                store.checkpoints.insert(),
+                {"size": size, "root": root, "note": note, "at": utc_now()},
+            )
+            return note
+
+    def stored_checkpoints(self) -> list[tuple[int, bytes, str]]:
+        """Every stored checkpoint as (size, root, note), oldest first."""
+        c = store.checkpoints.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(c.size, c.root, c.note).order_by(c.size)).all()
+        return [(int(s), bytes(r), str(n)) for s, r, n in rows]
+
+    def latest_checkpoint(self) -> str | None:
+        cps = self.stored_checkpoints()
+        return cps[-1][2] if cps else None
+
+    def verify(self, *, public_key: str | None = None) -> VerifyResult:
+        """Recompute the whole tree and check every checkpoint (see :mod:`.audit`)."""
+        key = public_key or (self.signer.public_text() if self.signer else None)
+        return verify_ledger(self.engine, public_key=key)
+
+
+def _process_lock(url: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(url, threading.Lock())
+
+
+def _size(conn: Connection) -> int:
+    top = conn.execute(select(func.max(store.entries.c.seq))).scalar()
+    return 0 if top is None else int(top) + 1
+
+
+def _root(conn: Connection, size: int) -> bytes:
+    wanted = frontier_nodes(size)
+    known = _fetch_nodes(conn, set(wanted))
+    return fold_nodes([known[n] for n in wanted])
+
+
+def _fetch_nodes(conn: Connection, wanted: set[Node]) -> dict[Node, bytes]:
+    """Hashes of complete subtrees: level 0 from the entries, higher levels from the nodes."""
+    out: dict[Node, bytes] = {}
+    leaves = [i for lvl, i in wanted if lvl == 0]
+    inner = [(lvl, i) for lvl, i in wanted if lvl > 0]
+    if leaves:
+        e = store.entries.c
+        for seq, h in conn.execute(select(e.seq, e.leaf_hash).where(e.seq.in_(leaves))):
+            out[(0, int(seq))] = bytes(h)
+    if inner:
+        n = store.nodes.c
+        q = select(n.level, n.idx, n.hash).where(tuple_(n.level, n.idx).in_(inner))
+        for lvl, i, h in conn.execute(q):
+            out[(int(lvl), int(i))] = bytes(h)
+    missing = wanted - out.keys()
+    if missing:
+        raise IntegrityError(f"ledger: {len(missing)} stored tree node(s) missing")
+    return out

@@ -1,0 +1,161 @@
+"""The ledger's tables in SQLite or PostgreSQL, with append-only enforced by the database.
+
+Three tables, all append-only (UPDATE, DELETE and, on PostgreSQL, TRUNCATE are rejected by
+triggers, so even a custodian's own SQL cannot quietly change the record; an attacker who drops the
+triggers is caught by verification instead):
+
+* ``hw_ledger_entries`` -- one row per leaf: ``seq`` (the index), ``kind``, ``at``, ``patient``
+  (pseudonym, indexed for the accounting), ``body`` (the exact canonical bytes) and ``leaf_hash``.
+  Inserts must come in order: ``seq`` is one past the current maximum.
+* ``hw_ledger_nodes`` -- every complete subtree hash above the leaves, ``(level, idx)``.
+* ``hw_ledger_checkpoints`` -- every signed checkpoint issued (size, root, note text).
+
+SQLite runs in WAL mode with ``synchronous=FULL`` (a commit is on disk when it returns) and
+transactions are started explicitly so the writer can ``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.exc import ArgumentError
+
+from healthwall.errors import ConfigError
+
+metadata = MetaData()
+
+entries = Table(
+    "hw_ledger_entries",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(40), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("patient", String(128), nullable=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Index("hw_ledger_entries_patient", "patient", "seq"),
+    Index("hw_ledger_entries_at", "at"),
+)
+
+nodes = Table(
+    "hw_ledger_nodes",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+checkpoints = Table(
+    "hw_ledger_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("at", String(32), nullable=False),
+)
+
+TABLES = ("hw_ledger_entries", "hw_ledger_nodes", "hw_ledger_checkpoints")
+IMMEDIATE = "hw_immediate"
+#: Key of the PostgreSQL transaction-level advisory lock that serializes ledger writers.
+PG_LOCK_KEY = 0x4857_4C45_4447_4552 & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def create_ledger_engine(url: str) -> Engine:
+    """An Engine for ``url`` with the ledger's durability settings; SQLite or PostgreSQL only."""
+    try:
+        engine = create_engine(url)
+    except (ArgumentError, ImportError) as exc:
+        raise ConfigError("ledger url: not a usable SQLAlchemy URL", field="ledger_url") from exc
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    elif engine.dialect.name != "postgresql":
+        raise ConfigError(
+            "ledger url: only sqlite and postgresql are supported", field="ledger_url"
+        )
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, synchronous=FULL, a busy timeout, and explicit (optionally IMMEDIATE) transactions."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the tables and the append-only triggers if they do not exist yet."""
+    with engine.connect() as conn, conn.begin():
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
+        metadata.create_all(conn)
+        if engine.dialect.name == "sqlite":
+            _sqlite_triggers(conn)
+        else:
+            _postgres_triggers(conn)
+
+
+def _sqlite_triggers(conn: Connection) -> None:
+    for table in TABLES:
+        for op in ("UPDATE", "DELETE"):
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}"
+                " BEGIN SELECT RAISE(ABORT, 'healthwall ledger is append-only'); END"
+            )
+    conn.exec_driver_sql(
+        "CREATE TRIGGER IF NOT EXISTS hw_ledger_entries_in_order BEFORE INSERT ON"
+        " hw_ledger_entries WHEN NEW.seq != (SELECT COALESCE(MAX(seq) + 1, 0) FROM"
+        " hw_ledger_entries) BEGIN SELECT RAISE(ABORT, 'healthwall ledger appends in order'); END"
+    )
+
+
+def _postgres_triggers(conn: Connection) -> None:
+    conn.exec_driver_sql(
+        "CREATE OR REPLACE FUNCTION hw_ledger_reject() RETURNS trigger LANGUAGE plpgsql AS $$"
+        " BEGIN RAISE EXCEPTION 'healthwall ledger is append-only (% on %)', TG_OP, TG_TABLE_NAME;"
+        " END $$"
+    )
+    conn.exec_driver_sql(
+        "CREATE OR REPLACE FUNCTION hw_ledger_in_order() RETURNS trigger LANGUAGE plpgsql AS $$"
+        " BEGIN IF NEW.seq <> (SELECT COALESCE(MAX(seq) + 1, 0) FROM hw_ledger_entries) THEN"
+        " RAISE EXCEPTION 'healthwall ledger appends in order'; END IF; RETURN NEW; END $$"
+    )
+    for table in TABLES:
+        conn.exec_driver_sql(
+            f"CREATE OR REPLACE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table}"
+            " FOR EACH ROW EXECUTE FUNCTION hw_ledger_reject()"
+        )
+        conn.exec_driver_sql(
+            f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}"
+            " FOR EACH STATEMENT EXECUTE FUNCTION hw_ledger_reject()"
+        )
+    conn.exec_driver_sql(
+        "CREATE OR REPLACE TRIGGER hw_ledger_entries_in_order BEFORE INSERT ON hw_ledger_entries"
+        " FOR EACH ROW EXECUTE FUNCTION hw_ledger_in_order()"
+    )
