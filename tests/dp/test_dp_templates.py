@@ -1,4 +1,4 @@
-"""Templates: contribution bounding on adversarial data, neighbouring datasets, exact counts, keys."""
+"""Templates: contribution bounding on adversarial data, neighbouring datasets, exact counts."""
 
 from __future__ import annotations
 
@@ -44,10 +44,12 @@ def _tables(
     claims: list[tuple[str, date, str]],
 ) -> None:
     con.execute(
-        "CREATE OR REPLACE TABLE patients(patient_id VARCHAR, zip VARCHAR, state VARCHAR, county VARCHAR, sex VARCHAR, birth_date DATE)"
+        "CREATE OR REPLACE TABLE patients(patient_id VARCHAR, zip VARCHAR, state VARCHAR,"
+        " county VARCHAR, sex VARCHAR, birth_date DATE)"
     )
     con.execute(
-        "CREATE OR REPLACE TABLE claims(patient_id VARCHAR, service_date DATE, dx1 VARCHAR, dx2 VARCHAR, dx3 VARCHAR)"
+        "CREATE OR REPLACE TABLE claims(patient_id VARCHAR, service_date DATE,"
+        " dx1 VARCHAR, dx2 VARCHAR, dx3 VARCHAR)"
     )
     if patients:
         con.executemany(
@@ -63,7 +65,8 @@ def test_one_patient_with_thousands_of_claims_counts_at_most_c_cells() -> None:
     # the adversarial patient: 5,000 claim lines over every month and many diagnoses
     con.execute(
         """INSERT INTO claims SELECT 'P0', DATE '2025-01-01' + CAST(i % 365 AS INTEGER),
-           (['A01', 'C50', 'E11', 'F32', 'I10', 'J18'])[1 + i % 6], NULL, NULL FROM range(5000) t(i)"""
+           (['A01', 'C50', 'E11', 'F32', 'I10', 'J18'])[1 + i % 6], NULL, NULL
+           FROM range(5000) t(i)"""
     )
     con.execute("INSERT INTO claims VALUES ('P1', DATE '2025-03-03', 'J18', NULL, NULL)")
     for c in (1, 3, 7):
@@ -118,9 +121,11 @@ def test_counts_are_distinct_patients_when_c_is_large(small_store: Path) -> None
                FROM claims c JOIN patients p USING (patient_id) GROUP BY ALL"""
         )
     assert got.num_rows == naive.num_rows > 0
-    as_dict = lambda t: {
-        (a, b): n for a, b, n in zip(*(t.column(i).to_pylist() for i in range(3)), strict=True)
-    }  # noqa: E731
+
+    def as_dict(t: pa.Table) -> dict[tuple[str, str], int]:
+        cols = (t.column(i).to_pylist() for i in range(3))
+        return {(a, b): n for a, b, n in zip(*cols, strict=True)}
+
     assert as_dict(got) == as_dict(naive)
 
 
@@ -161,6 +166,8 @@ def test_period_keys() -> None:
     assert period_keys(Period.YEAR, date(2023, 6, 1), date(2025, 1, 1)) == ("2023", "2024", "2025")
 
 
-def test_county_and_block_are_private_key_sets() -> None:
+def test_county_is_a_private_key_set_blocks_are_public() -> None:
     assert not compile_template(_query(("county", "month"), 2), hash_key="k").keys_public
+    blocks = compile_template(_query(("state", "year", "dx_block"), 2), hash_key="k")
+    assert blocks.keys_public and "J09-J18" in (blocks.public_keys[2] or ())
     assert compile_template(_query(("zip3", "month", "sex"), 2), hash_key="k").keys_public

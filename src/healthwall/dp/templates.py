@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from healthwall.data import data_path
+from healthwall.data import data_path, icd10
 from healthwall.errors import InvalidInput
 from healthwall.model.aggregate import AggregateQuery, Breakdown, Geography, Period, Template
 
@@ -157,10 +157,36 @@ def _breakdown_sql(breakdown: Breakdown) -> str:
             "CASE upper(substr(trim(CAST(p.sex AS VARCHAR)), 1, 1)) "
             "WHEN 'F' THEN 'F' WHEN 'M' THEN 'M' ELSE 'U' END"
         )
-    raise InvalidInput(
-        "dimension dx_block needs the packaged ICD-10 block table, which is not available yet",
-        field="by",
-    )
+    if breakdown is Breakdown.BLOCK:
+        return _block_sql("c.dx1")
+    raise InvalidInput(f"unknown breakdown {breakdown.value}", field="by")
+
+
+@cache
+def _blocks() -> tuple[tuple[str, str, str], ...]:
+    """The finest ICD-10-CM blocks (block, first, last), by first category.
+
+    The packaged table nests some blocks (C00-C96 holds C00-C14); only blocks that contain no
+    other block are kept, so every category falls in exactly one key.
+    """
+    table = icd10.blocks_table()
+    cols = (table.column(n).to_pylist() for n in ("block", "first", "last"))
+    blocks = set(zip(*cols, strict=True))
+    leaves = [
+        b for b in blocks if not any(o != b and b[1] <= o[1] and o[2] <= b[2] for o in blocks)
+    ]
+    return tuple(sorted(leaves, key=lambda b: (b[1], b[2])))
+
+
+def block_keys() -> tuple[str, ...]:
+    """All ICD-10-CM blocks: the public key set of ``dx_block``."""
+    return tuple(dict.fromkeys(b for b, _, _ in _blocks()))
+
+
+def _block_sql(column: str) -> str:
+    cat = f"upper(substr({column}, 1, 3))"
+    arms = " ".join(f"WHEN {cat} BETWEEN '{lo}' AND '{hi}' THEN '{b}'" for b, lo, hi in _blocks())
+    return f"CASE {arms} END"
 
 
 def _public_keys(query: AggregateQuery) -> list[tuple[str, ...] | None]:
@@ -180,7 +206,7 @@ def _public_keys(query: AggregateQuery) -> list[tuple[str, ...] | None]:
     elif query.breakdown is Breakdown.SEX:
         keys.append(SEXES)
     elif query.breakdown is Breakdown.BLOCK:
-        keys.append(None)
+        keys.append(block_keys())
     return keys
 
 

@@ -44,7 +44,7 @@ class Breakdown(StrEnum):
     """Optional third dimension."""
 
     CHAPTER = "dx_chapter"  # ICD-10 chapter of the first diagnosis
-    BLOCK = "dx_block"  # ICD-10 block of the first diagnosis (key set not public)
+    BLOCK = "dx_block"  # ICD-10-CM block of the first diagnosis (A00-A09, ...)
     AGE_BAND = "age_band"  # age at the date of service
     SEX = "sex"
 
