@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -176,3 +177,48 @@ class RiskReport:
     sample: SampleRisks
     population: PopulationUniqueness | None
     attributes: tuple[AttributeRisk, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (the shape of ``healthwall risk --json``)."""
+        s = self.sample
+        return {
+            "quasi_identifiers": list(self.quasi_identifiers),
+            "records": s.records,
+            "classes": s.classes,
+            "threshold": s.prosecutor.threshold,
+            "population_basis": s.population_basis.value,
+            "prosecutor": _summary_dict(s.prosecutor),
+            "journalist": _summary_dict(s.journalist),
+            "marketer": {"average": s.marketer},
+            "sample_uniques": {"records": s.sample_uniques, "fraction": s.sample_uniqueness},
+            "population_uniques": _population_dict(self.population),
+            "attributes": [
+                {
+                    "columns": list(a.columns),
+                    "distinction": a.distinction,
+                    "separation": a.separation,
+                }
+                for a in self.attributes
+            ],
+        }
+
+
+def _summary_dict(r: RiskSummary) -> dict[str, float]:
+    return {"average": r.average, "highest": r.highest, "records_at_risk": r.records_at_risk}
+
+
+def _population_dict(p: PopulationUniqueness | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+
+    def one(value: float | None) -> dict[str, float | None]:
+        return {"uniques": value, "fraction": p.fraction(value)}
+
+    return {
+        "population_size": p.population_size,
+        "sampling_fraction": p.sampling_fraction,
+        "pitman": one(p.pitman),
+        "zayatz": one(p.zayatz),
+        "snb": one(p.snb),
+        "dankar": {"model": p.dankar_model.value, **one(p.dankar)},
+    }

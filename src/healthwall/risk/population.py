@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from healthwall.errors import InvalidInput
 from healthwall.model.risk import ClassHistogram, PopulationUniqueness, UniquenessModel
@@ -149,13 +149,31 @@ def zayatz_uniques(hist: ClassHistogram, population_size: float) -> float | None
     if c1 == 0:
         return 0.0
     n = hist.records
-    big_n = max(int(population_size), n)
-    p_one = stats.hypergeom.pmf(1, big_n, hist.sizes, n)
+    big_n = max(int(population_size), n)  # ARX: an integer population
+    p_one = _hypergeom_one(big_n, hist.sizes.astype(np.float64), n)
     total = float(np.dot(hist.counts, p_one))
     if total <= 0.0:
         return None
-    conditional = c1 * float(stats.hypergeom.pmf(1, big_n, 1, n)) / total
+    conditional = c1 * float(_hypergeom_one(big_n, np.ones(1), n)[0]) / total
     return _valid(c1 * conditional / (n / population_size), population_size)
+
+
+def _hypergeom_one(population: int, successes: FloatArray, draws: int) -> FloatArray:
+    """P(exactly one success) drawing ``draws`` of ``population`` holding ``successes``."""
+    big_n, k, n = float(population), successes, float(draws)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_p = np.log(k) + _log_choose(big_n - k, n - 1.0) - _log_choose(big_n, n)
+    out = np.where(big_n - k >= n - 1.0, np.exp(log_p), 0.0)
+    return np.asarray(out, dtype=np.float64)
+
+
+def _log_choose(n: FloatArray | float, k: float) -> FloatArray:
+    return np.asarray(
+        special.gammaln(np.add(n, 1.0))
+        - special.gammaln(k + 1.0)
+        - special.gammaln(np.subtract(n, k) + 1.0),
+        dtype=np.float64,
+    )
 
 
 # --------------------------------------------------------------------------- SNB

@@ -1,0 +1,213 @@
+"""The risk-analysis use case: one input, its quasi-identifiers -> an aggregate risk report.
+
+``analyze(RiskRequest(...))`` checks every parameter before touching data, reads a CSV/Parquet
+file or a store table (``store:PATH#table``) through the engine, and lets DuckDB do the one pass
+over the rows: ``GROUP BY`` the quasi-identifiers into a table of equivalence classes, then
+``GROUP BY`` class size into the tiny histogram the risk models need. Attribute combinations are
+rolled up from the class table (not the rows) with ``GROUPING SETS`` in a second, small query.
+
+The report holds counts and risks only: no row, no value of any column ever leaves this module,
+and DuckDB's own error messages (which may quote values) are replaced by their class name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from healthwall.engine import DuckDBEngine, open_store, temp_name
+from healthwall.errors import InvalidInput, NotFound
+from healthwall.model.risk import ClassHistogram, RiskReport
+from healthwall.risk import reidentification
+from healthwall.risk.attributes import attribute_risks, column_combinations
+from healthwall.risk.population import population_uniqueness
+from healthwall.risk.reidentification import check_threshold, sample_risks
+
+STORE_PREFIX = "store:"
+MAX_QUASI_IDENTIFIERS = 32  # GROUPING() returns a bit per column
+DEFAULT_MAX_COMBINATION = 3
+DEFAULT_THRESHOLD: float = reidentification.DEFAULT_THRESHOLD
+
+
+@dataclass(frozen=True)
+class RiskRequest:
+    """What to analyse; validated by :meth:`check` before any data is read."""
+
+    input: str  # PATH (.csv/.parquet) or store:PATH#table
+    quasi_identifiers: tuple[str, ...]
+    population_size: float | None = None
+    sampling_fraction: float | None = None
+    threshold: float = DEFAULT_THRESHOLD
+    max_combination: int = DEFAULT_MAX_COMBINATION  # 0: no attribute analysis
+
+    def check(self) -> None:
+        """Every parameter problem at once, as one :class:`InvalidInput`."""
+        problems: list[str] = []
+        qi = self.quasi_identifiers
+        if not qi:
+            problems.append("give at least one quasi-identifier (--qi)")
+        if len(set(qi)) != len(qi):
+            problems.append("a quasi-identifier is listed twice")
+        if len(qi) > MAX_QUASI_IDENTIFIERS:
+            problems.append(f"at most {MAX_QUASI_IDENTIFIERS} quasi-identifiers")
+        if self.population_size is not None and self.sampling_fraction is not None:
+            problems.append("give --population-size or --sampling-fraction, not both")
+        if self.population_size is not None and not (
+            math.isfinite(self.population_size) and self.population_size >= 1
+        ):
+            problems.append("population size must be a positive number")
+        if self.sampling_fraction is not None and not (0.0 < self.sampling_fraction <= 1.0):
+            problems.append("sampling fraction must be in (0, 1]")
+        if not (0.0 < self.threshold <= 1.0):
+            problems.append("threshold must be in (0, 1]")
+        if self.max_combination < 0:
+            problems.append("max combination size must not be negative")
+        if problems:
+            raise InvalidInput("; ".join(problems))
+
+
+def analyze(request: RiskRequest) -> RiskReport:
+    """Run the whole analysis and return the aggregate report."""
+    request.check()
+    with open_store(None) as engine:
+        engine.execute("SET enable_progress_bar = false")
+        relation = _relation(engine, request.input)
+        _check_columns(engine, relation, request)
+        classes = temp_name("risk_classes")
+        _run(engine, _classes_sql(engine, relation, request.quasi_identifiers, classes))
+        hist = _histogram(engine, classes)
+        if hist.empty:
+            raise InvalidInput("input has no records", field="input")
+        attributes = _attribute_histograms(engine, classes, request)
+    return _report(request, hist, attributes)
+
+
+def _report(
+    request: RiskRequest,
+    hist: ClassHistogram,
+    attributes: dict[tuple[str, ...], ClassHistogram],
+) -> RiskReport:
+    threshold = check_threshold(request.threshold)
+    fraction = request.sampling_fraction
+    if request.population_size is not None:
+        if request.population_size < hist.records:
+            raise InvalidInput(
+                "population size is smaller than the number of records", field="population_size"
+            )
+        fraction = hist.records / request.population_size
+    population = None
+    if fraction is not None:
+        population = population_uniqueness(
+            hist,
+            population_size=request.population_size,
+            sampling_fraction=request.sampling_fraction,
+        )
+    return RiskReport(
+        quasi_identifiers=request.quasi_identifiers,
+        sample=sample_risks(hist, threshold, sampling_fraction=fraction),
+        population=population,
+        attributes=attribute_risks(attributes),
+    )
+
+
+def _relation(engine: DuckDBEngine, text: str) -> str:
+    """SQL naming the input's rows; CSV is read as text so '02134' and '2134' stay apart."""
+    q = engine.dialect
+    if text.startswith(STORE_PREFIX):
+        path_text, _, table = text[len(STORE_PREFIX) :].partition("#")
+        if not path_text or not table:
+            raise InvalidInput("a store input is written store:PATH#table", field="input")
+        if not Path(path_text).is_file():
+            raise NotFound(f"store {path_text} does not exist", field="input")
+        _run(engine, f"ATTACH {q.literal(path_text)} AS risk_store (READ_ONLY)", what="store")
+        parts = ".".join(q.quote(p) for p in table.split("."))
+        return f"risk_store.{parts}"
+    path = Path(text)
+    name = path.name.lower()
+    if not path.is_file():
+        raise NotFound(f"input {text} does not exist", field="input")
+    if name.endswith((".parquet", ".pq")):
+        return f"read_parquet({q.literal(text)})"
+    if name.endswith((".csv", ".csv.gz", ".tsv")):
+        return f"read_csv({q.literal(text)}, header = true, all_varchar = true)"
+    raise InvalidInput(f"{path.name}: use a .csv or .parquet file, or store:PATH#table")
+
+
+def _check_columns(engine: DuckDBEngine, relation: str, request: RiskRequest) -> None:
+    """Every quasi-identifier must be a column; the error names the missing ones."""
+    try:
+        described = engine.query_arrow(f"DESCRIBE SELECT * FROM {relation}")
+    except duckdb.Error as exc:
+        raise InvalidInput(
+            f"{request.input}: cannot be read ({type(exc).__name__})", field="input"
+        ) from None
+    present = set(described.column("column_name").to_pylist())
+    missing = [c for c in request.quasi_identifiers if c not in present]
+    if missing:
+        raise InvalidInput(f"unknown quasi-identifier column(s): {', '.join(missing)}", field="qi")
+
+
+def _classes_sql(engine: DuckDBEngine, relation: str, qi: Sequence[str], name: str) -> str:
+    cols = ", ".join(engine.dialect.quote(c) for c in qi)
+    return (
+        f"CREATE TEMP TABLE {name} AS SELECT {cols}, count(*) AS hw_size "
+        f"FROM {relation} GROUP BY {cols}"
+    )
+
+
+def _histogram(engine: DuckDBEngine, classes: str) -> ClassHistogram:
+    table = engine.query_arrow(
+        f"SELECT hw_size AS s, count(*) AS c FROM {classes} GROUP BY hw_size ORDER BY hw_size"
+    )
+    sizes = np.asarray(table.column("s").to_numpy(), dtype=np.int64)
+    counts = np.asarray(table.column("c").to_numpy(), dtype=np.int64)
+    return ClassHistogram.of_pairs(sizes, counts)
+
+
+def _attribute_histograms(
+    engine: DuckDBEngine, classes: str, request: RiskRequest
+) -> dict[tuple[str, ...], ClassHistogram]:
+    """Class-size histograms of every combination, from one GROUPING SETS roll-up."""
+    if request.max_combination == 0:
+        return {}
+    qi = request.quasi_identifiers
+    combos = list(column_combinations(qi, request.max_combination))
+    quote = engine.dialect.quote
+    cols = ", ".join(quote(c) for c in qi)
+    sets = ", ".join("(" + ", ".join(quote(c) for c in combo) + ")" for combo in combos)
+    sql = (
+        f"SELECT gid, s, count(*) AS c FROM ("
+        f"SELECT GROUPING({cols}) AS gid, sum(hw_size) AS s FROM {classes} "
+        f"GROUP BY GROUPING SETS ({sets})) GROUP BY gid, s ORDER BY gid, s"
+    )
+    table = engine.query_arrow(sql)
+    gids = np.asarray(table.column("gid").to_numpy(), dtype=np.int64)
+    sizes = np.asarray(table.column("s").to_numpy(), dtype=np.int64)
+    counts = np.asarray(table.column("c").to_numpy(), dtype=np.int64)
+    out: dict[tuple[str, ...], ClassHistogram] = {}
+    for combo in combos:
+        mask = _grouping_id(qi, combo)
+        hit = gids == mask
+        out[combo] = ClassHistogram.of_pairs(sizes[hit], counts[hit])
+    return out
+
+
+def _grouping_id(qi: Sequence[str], combo: Sequence[str]) -> int:
+    """DuckDB's GROUPING(...) value: bit set (first column highest) where a column is rolled up."""
+    present = set(combo)
+    value = 0
+    for col in qi:
+        value = (value << 1) | (0 if col in present else 1)
+    return value
+
+
+def _run(engine: DuckDBEngine, sql: str, *, what: str = "input") -> None:
+    try:
+        engine.execute(sql)
+    except duckdb.Error as exc:
+        raise InvalidInput(f"{what} cannot be read ({type(exc).__name__})", field="input") from None
