@@ -17,16 +17,40 @@ from healthwall.model.entries import LedgerEntry, parse_entry
 
 SEQ = "seq"
 
+#: Entry kinds whose JSON holds only strings, small integers, booleans, nulls, lists and objects
+#: with fixed ASCII keys (no floats, no caller-chosen keys). For these, Python's sorted compact
+#: ``json.dumps`` is byte-identical to RFC 8785 (same escapes, same key order), and about ten
+#: times faster than the general serializer; tests/ledger checks the identity with hypothesis.
+FAST_KINDS = frozenset(
+    {
+        "request-received",
+        "decision-made",
+        "released",
+        "accounting-suspended",
+        "accounting-requested",
+        "accounting-provided",
+        "key-rotated",
+    }
+)
+
 
 def canonical(obj: Any) -> bytes:
     """RFC 8785 canonical JSON bytes of plain JSON data."""
     return rfc8785.dumps(obj)
 
 
+def fast_canonical(obj: Any) -> bytes:
+    """RFC 8785 bytes for JSON without floats and with BMP-only keys (see ``FAST_KINDS``)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
 def leaf_bytes(entry: LedgerEntry, seq: int) -> bytes:
     """The exact bytes stored and hashed for ``entry`` at index ``seq``."""
     body = entry.to_json()
     body[SEQ] = seq
+    if entry.kind in FAST_KINDS:
+        return fast_canonical(body)
     return canonical(body)
 
 

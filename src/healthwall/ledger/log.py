@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ from healthwall.ledger.hashing import (
 )
 from healthwall.model.entries import LedgerEntry, utc_now
 
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
@@ -81,14 +82,14 @@ class _Frontier:
     size: int
     by_level: dict[int, bytes]
 
-    def add(self, leaf: bytes, new_nodes: list[dict[str, Any]]) -> None:
+    def add(self, leaf: bytes, new_nodes: list[tuple[int, int, bytes]]) -> None:
         """Append one leaf; record every complete subtree it closes in ``new_nodes``."""
         node, level, i = leaf, 0, self.size
         while i & 1:
             node = node_hash(self.by_level.pop(level), node)
             level += 1
             i >>= 1
-            new_nodes.append({"level": level, "idx": i, "hash": node})
+            new_nodes.append((level, i, node))
         self.by_level[level] = node
         self.size += 1
 
@@ -108,31 +109,18 @@ class Writer:
         return self.append_many([entry])[0]
 
     def append_many(self, batch: Sequence[LedgerEntry]) -> list[Receipt]:
-        """Append entries in order in this transaction (one insert per table)."""
-        rows: list[dict[str, Any]] = []
-        new_nodes: list[dict[str, Any]] = []
+        """Append entries in order in this transaction (one executemany per table)."""
+        rows: list[tuple[Any, ...]] = []
+        new_nodes: list[tuple[int, int, bytes]] = []
         receipts: list[Receipt] = []
         for entry in batch:
             seq = self._frontier.size
             body = leaf_bytes(entry, seq)
             leaf = leaf_hash(body)
-            patient = getattr(entry, "patient", None)
-            rows.append(
-                {
-                    "seq": seq,
-                    "kind": entry.kind,
-                    "at": entry.at,
-                    "patient": patient,
-                    "body": body,
-                    "leaf_hash": leaf,
-                }
-            )
+            rows.append((seq, entry.kind, entry.at, getattr(entry, "patient", None), body, leaf))
             self._frontier.add(leaf, new_nodes)
             receipts.append(Receipt(seq, leaf.hex()))
-        if rows:
-            self.conn.execute(store.entries.insert(), rows)
-        if new_nodes:
-            self.conn.execute(store.nodes.insert(), new_nodes)
+        store.insert_raw(self.conn, rows, new_nodes)
         return receipts
 
 
@@ -150,6 +138,7 @@ class Ledger:
         self._lock = _process_lock(url)
         self._owner: int | None = None
         self._cache: _Frontier | None = None
+        self._wconn: Connection | None = None
 
     @classmethod
     def open(
@@ -170,6 +159,11 @@ class Ledger:
         return cls(engine, url, pseudonym_key, signer, name)
 
     def close(self) -> None:
+        """Close the writer connection and the connection pool."""
+        with self._lock:
+            if self._wconn is not None:
+                self._wconn.close()
+                self._wconn = None
         self.engine.dispose()
 
     def __enter__(self) -> Ledger:
@@ -182,23 +176,41 @@ class Ledger:
 
     @contextmanager
     def writer(self) -> Iterator[Writer]:
-        """The single writer: a process lock plus a database lock, one transaction, all or none."""
+        """The single writer: a process lock plus a database lock, one transaction, all or none.
+
+        The writer keeps one dedicated connection (like datasette's write connection); SQLite
+        starts with ``BEGIN IMMEDIATE``, PostgreSQL takes a transaction-level advisory lock.
+        """
         if self._owner == threading.get_ident():
             raise ConfigError("ledger writer: already inside a writer transaction")
-        with self._lock, self.engine.connect() as conn:
+        with self._lock:
             self._owner = threading.get_ident()
+            conn = self._writer_connection()
             try:
-                conn.execution_options(**{store.IMMEDIATE: True})
                 with conn.begin():
                     if self.engine.dialect.name == "postgresql":
-                        conn.execute(
-                            text("SELECT pg_advisory_xact_lock(:k)"), {"k": store.PG_LOCK_KEY}
-                        )
+                        conn.execute(_PG_LOCK, {"k": store.PG_LOCK_KEY})
                     frontier = self._load_frontier(conn)
                     yield Writer(conn, frontier)
                 self._cache = frontier
+            except BaseException:
+                self._drop_writer_connection()
+                raise
             finally:
                 self._owner = None
+
+    def _writer_connection(self) -> Connection:
+        if self._wconn is None or self._wconn.closed:
+            self._wconn = self.engine.connect()
+            self._wconn.execution_options(**{store.IMMEDIATE: True})
+        return self._wconn
+
+    def _drop_writer_connection(self) -> None:
+        """After a failed transaction, start the next one on a fresh connection."""
+        conn, self._wconn, self._cache = self._wconn, None, None
+        if conn is not None:
+            with suppress(Exception):
+                conn.close()
 
     def append(self, entry: LedgerEntry) -> Receipt:
         """Append one entry in its own transaction."""
@@ -340,8 +352,11 @@ def _process_lock(url: str) -> threading.Lock:
         return _LOCKS.setdefault(url, threading.Lock())
 
 
+_MAX_SEQ = select(func.max(store.entries.c.seq))
+
+
 def _size(conn: Connection) -> int:
-    top = conn.execute(select(func.max(store.entries.c.seq))).scalar()
+    top = conn.execute(_MAX_SEQ).scalar()
     return 0 if top is None else int(top) + 1
 
 
