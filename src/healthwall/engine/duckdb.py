@@ -144,7 +144,7 @@ def _safe_name(stem: str) -> str:
 def open_store(path: str | Path | None = None, *, read_only: bool = False) -> DuckDBEngine:
     """Open (creating if needed) a DuckDB store; ``None`` opens a scratch engine in memory."""
     if path is None:
-        return DuckDBEngine(duckdb.connect(":memory:"), None)
+        return DuckDBEngine(_quiet(duckdb.connect(":memory:")), None)
     store = Path(path)
     if read_only and not store.exists():
         raise NotFound(f"store {store.name} does not exist")
@@ -153,7 +153,13 @@ def open_store(path: str | Path | None = None, *, read_only: bool = False) -> Du
         con = duckdb.connect(str(store), read_only=read_only)
     except duckdb.Error as exc:
         raise InvalidInput(f"cannot open store {store.name}: {type(exc).__name__}") from None
-    return DuckDBEngine(con, store)
+    return DuckDBEngine(_quiet(con), store)
+
+
+def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """No DuckDB progress bar on the terminal: the CLI draws its own (Rich)."""
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def temp_name(prefix: str = "hw") -> str:
