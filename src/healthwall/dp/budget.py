@@ -11,6 +11,7 @@ refused.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 
 from healthwall.errors import InvalidInput, Refused
@@ -64,9 +66,20 @@ def period_label(policy: BudgetPolicy, now: datetime | None = None) -> str:
     return f"{moment:%Y}" if policy.period == "year" else f"{moment:%Y-%m}"
 
 
-def create_tables(engine: Engine) -> None:
-    """Create the budget table in the ledger database if it is missing (idempotent)."""
-    metadata.create_all(engine, checkfirst=True)
+def create_tables(engine: Engine, *, attempts: int = 20) -> None:
+    """Create the budget table in the ledger database if it is missing (idempotent).
+
+    On a fresh SQLite file, concurrent creators can collide ("database is locked" on the lock
+    upgrade of a deferred transaction); creation is idempotent, so it is simply retried.
+    """
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine, checkfirst=True)
+            return
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def ensure(engine: Engine, requester_id: str, period: str, policy: BudgetPolicy) -> None:

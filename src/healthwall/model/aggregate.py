@@ -16,7 +16,14 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from healthwall.errors import InvalidInput
 
@@ -95,21 +102,16 @@ class AggregateQuery(BaseModel):
             raise ValueError("template 'diagnosed' needs chapter (01..22)")
         if self.template is not Template.DIAGNOSED and self.chapter is not None:
             raise ValueError("chapter applies only to template 'diagnosed'")
-        self._split_by()
         return self
 
+    @field_validator("by")
+    @classmethod
+    def _check_by(cls, by: tuple[str, ...]) -> tuple[str, ...]:
+        _split(by)
+        return by
+
     def _split_by(self) -> tuple[Geography, Period, Breakdown | None]:
-        geos = [Geography(d) for d in self.by if d in Geography.__members__.values()]
-        periods = [Period(d) for d in self.by if d in Period.__members__.values()]
-        extras = [Breakdown(d) for d in self.by if d in Breakdown.__members__.values()]
-        unknown = [d for d in self.by if d not in DIMENSION_NAMES]
-        if unknown:
-            raise ValueError(f"unknown dimension(s) {unknown}; known: {list(DIMENSION_NAMES)}")
-        if len(set(self.by)) != len(self.by):
-            raise ValueError("a dimension is repeated")
-        if len(geos) != 1 or len(periods) != 1 or len(extras) > 1:
-            raise ValueError("by needs one geography, one period and at most one breakdown")
-        return geos[0], periods[0], (extras[0] if extras else None)
+        return _split(self.by)
 
     @property
     def geography(self) -> Geography:
@@ -148,6 +150,21 @@ class AggregateQuery(BaseModel):
             raise InvalidInput(
                 "aggregate query is invalid: " + "; ".join(problems), field=field
             ) from None
+
+
+def _split(by: tuple[str, ...]) -> tuple[Geography, Period, Breakdown | None]:
+    """One geography, one period, at most one breakdown; unknown names are errors."""
+    unknown = [d for d in by if d not in DIMENSION_NAMES]
+    if unknown:
+        raise ValueError(f"unknown dimension(s) {unknown}; known: {list(DIMENSION_NAMES)}")
+    if len(set(by)) != len(by):
+        raise ValueError("a dimension is repeated")
+    geos = [Geography(d) for d in by if d in Geography.__members__.values()]
+    periods = [Period(d) for d in by if d in Period.__members__.values()]
+    extras = [Breakdown(d) for d in by if d in Breakdown.__members__.values()]
+    if len(geos) != 1 or len(periods) != 1 or len(extras) > 1:
+        raise ValueError("by needs one geography, one period and at most one breakdown")
+    return geos[0], periods[0], (extras[0] if extras else None)
 
 
 class Cell(BaseModel):
