@@ -12,7 +12,7 @@ a level-to-level lookup array and re-groups (``np.unique`` on a combined integer
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -89,6 +89,7 @@ class NodeTable:
     codes: IntArray  # (F, Q) label codes at ``levels``
     counts: IntArray
     sensitive: IntArray | None
+    _memo: dict[tuple[int, int], IntArray] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def finest(cls, hist: Histogram, encoded: Sequence[EncodedHierarchy]) -> NodeTable:
@@ -101,10 +102,7 @@ class NodeTable:
         self, target: Sequence[int], encoded: Sequence[EncodedHierarchy], n_sensitive: int
     ) -> NodeTable:
         """Generalize to ``target`` (>= ``self.levels``) and merge equal combinations."""
-        cols = [
-            enc.up(self.levels[j], int(target[j]))[self.codes[:, j]]
-            for j, enc in enumerate(encoded)
-        ]
+        cols = [self._mapped(j, enc, int(target[j])) for j, enc in enumerate(encoded)]
         radices = [len(enc.labels[int(target[j])]) for j, enc in enumerate(encoded)]
         if self.sensitive is not None:
             cols.append(self.sensitive)
@@ -118,6 +116,17 @@ class NodeTable:
         codes = np.stack([c[first] for c in cols[: len(encoded)]], axis=1)
         sens = self.sensitive[first] if self.sensitive is not None else None
         return NodeTable(levels, codes, counts, sens)
+
+    def _mapped(self, j: int, enc: EncodedHierarchy, level: int) -> IntArray:
+        """Column ``j``'s codes at ``level`` (memoized: cached tables are reused as sources)."""
+        key = (j, level)
+        memo = self._memo
+        if key not in memo:
+            if level == self.levels[j]:
+                memo[key] = self.codes[:, j]
+            else:
+                memo[key] = enc.up(self.levels[j], level)[self.codes[:, j]]
+        return memo[key]
 
     def _dense(
         self, levels: tuple[int, ...], cols: list[IntArray], radices: list[int], q: int

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -88,8 +89,6 @@ def register_passes(
     passes: Sequence[Pass],
 ) -> None:
     """A table: distinct original QI tuple -> released labels (or ``*`` when suppressed)."""
-    import pyarrow as pa
-
     rows = len(hist.counts)
     labels = [np.full(rows, "*", dtype=object) for _ in hist.columns]
     for p in passes:
@@ -97,12 +96,15 @@ def register_passes(
             lab = np.asarray(enc.labels[p.levels[j]], dtype=object)
             mapped = lab[enc.level_maps[p.levels[j]][hist.codes[:, j]]]
             labels[j][p.released] = mapped[p.released]
-    values = [np.asarray(hist.values[j], dtype=object)[hist.codes[:, j]] for j in range(len(hist.columns))]
-    data = {f"v{j}": pa.array(values[j], pa.string()) for j in range(len(values))}
-    data.update({f"g{j}": pa.array(labels[j], pa.string()) for j in range(len(labels))})
-    data["n"] = pa.array(hist.counts, pa.int64())
-    con.register("hw_passes_view", pa.table(data))
-    keys = ", ".join([*(f"v{j}" for j in range(len(values))), *(f"g{j}" for j in range(len(labels)))])
+    data: dict[str, npt.NDArray[Any]] = {
+        f"v{j}": np.asarray(hist.values[j], dtype=str)[hist.codes[:, j]]
+        for j in range(len(hist.columns))
+    }
+    data.update({f"g{j}": labels[j].astype(str) for j in range(len(labels))})
+    data["n"] = hist.counts
+    # a dict of numpy arrays: DuckDB scans it directly (no pandas/arrow conversion at start-up)
+    con.register("hw_passes_view", data)
+    keys = ", ".join(k for k in data if k != "n")
     # with a sensitive attribute the histogram is finer than the QI tuple: one row per QI tuple
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE hw_passes AS SELECT {keys}, sum(n) AS n"

@@ -65,6 +65,7 @@ class Evaluator:
     scorer: Scorer
     checked: int = 0
     _cache: dict[tuple[int, ...], NodeTable] = field(default_factory=dict)
+    _pinned: dict[tuple[int, ...], NodeTable] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.n_sensitive = len(self.hist.sensitive_values or [])
@@ -72,9 +73,19 @@ class Evaluator:
         has_class = any(c.class_level for c in self.criteria)
         self.suppression = self.limit > 0 and has_class
 
+    def pin(self, levels: tuple[int, ...]) -> None:
+        """Keep the table of ``levels`` (a common specialization of what is left to check)."""
+        if levels not in self._pinned:
+            self._pinned[levels] = self.table(levels)
+
     def table(self, levels: tuple[int, ...]) -> NodeTable:
         """The node's table, rolled up from the smallest cached specialization."""
         source = self.finest
+        for lv, tab in self._pinned.items():
+            if len(tab.counts) < len(source.counts) and all(
+                a <= b for a, b in zip(lv, levels, strict=True)
+            ):
+                source = tab
         if self._cache:
             keys = list(self._cache)
             below = (np.asarray(keys) <= np.asarray(levels)).all(axis=1)
@@ -133,6 +144,8 @@ class _Flash:
             live = order[(self.status[order] == 0) & (self.bounds[order] <= best)]
             if len(live) == 0:
                 return
+            if ev.checked % 32 == 0:
+                ev.pin(tuple(int(v) for v in self.lattice.nodes[live].min(axis=0)))
             self._check(ev, int(live[int(0.95 * (len(live) - 1))]))
 
     def _run_paths(self, ev: Evaluator) -> None:
