@@ -138,7 +138,8 @@ def _sqlite_triggers(conn: Connection) -> None:
 def _postgres_triggers(conn: Connection) -> None:
     conn.exec_driver_sql(
         "CREATE OR REPLACE FUNCTION hw_ledger_reject() RETURNS trigger LANGUAGE plpgsql AS $$"
-        " BEGIN RAISE EXCEPTION 'healthwall ledger is append-only (% on %)', TG_OP, TG_TABLE_NAME;"
+        " BEGIN RAISE EXCEPTION USING MESSAGE = 'healthwall ledger is append-only ('"
+        " || TG_OP || ' on ' || TG_TABLE_NAME || ')';"
         " END $$"
     )
     conn.exec_driver_sql(
