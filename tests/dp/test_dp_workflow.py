@@ -251,6 +251,6 @@ def test_cli_aggregate_csv_and_budget(
     (row,) = json.loads(capsys.readouterr().out)
     assert row["spent"] == pytest.approx(0.5) and row["requester_id"] == "cdph"
     with pytest.raises(SystemExit) as done:
-        main(args[:1] + ["patients", "--by", "zip3", *args[4:]])
+        main(["aggregate", "patients", "--by", "zip3", *args[4:]])
     assert done.value.code == 2  # InvalidInput: by needs a period
     assert "by" in capsys.readouterr().err

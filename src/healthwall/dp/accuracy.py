@@ -20,11 +20,17 @@ def half_width(mechanism: Mechanism, scale: float, alpha: float, *, lattice: boo
     """Half-width of the (1 - alpha) interval for one cell.
 
     ``lattice`` is True when OpenDP sampled integer noise directly (discrete Laplace, discrete
-    Gaussian on integers): OpenDP's accuracy may be floored. False for the Gaussian on floats,
-    rounded afterwards: the continuous accuracy is rounded up, which keeps the coverage.
+    Gaussian on integers). OpenDP's accuracy ``a`` satisfies P(|noise| >= a) = alpha; the noise
+    is an integer, so |noise| <= ceil(a) - 1 with probability 1 - alpha. False for the Gaussian
+    on floats, rounded afterwards: the continuous accuracy is rounded up, which keeps coverage.
     """
     if mechanism is Mechanism.LAPLACE:
-        return math.floor(float(dp.discrete_laplacian_scale_to_accuracy(scale, alpha)))
+        return _below(float(dp.discrete_laplacian_scale_to_accuracy(scale, alpha)))
     if lattice:
-        return math.floor(float(dp.discrete_gaussian_scale_to_accuracy(scale, alpha)))
+        return _below(float(dp.discrete_gaussian_scale_to_accuracy(scale, alpha)))
     return math.ceil(float(dp.gaussian_scale_to_accuracy(scale, alpha)))
+
+
+def _below(a: float) -> int:
+    """The largest integer strictly below ``a`` (never negative)."""
+    return max(0, math.ceil(a) - 1)
