@@ -244,9 +244,17 @@ ELEMENT_DOCS: dict[Element, str] = {
     Element.COUNTS: "Aggregate counts from a fixed template (scope aggregate only).",
 }
 
-#: Elements that carry clinical records, and so the sensitivity labels of those records.
+#: Elements drawn from clinical records, and so carrying the sensitivity labels of those records
+#: (even a treatment date or an injury reveals a Part 2 or abuse record).
 CLINICAL_ELEMENTS: frozenset[Element] = frozenset(
-    {Element.DIAGNOSES, Element.PROCEDURES, Element.MEDICATIONS, Element.CLAIMS}
+    {
+        Element.DIAGNOSES,
+        Element.PROCEDURES,
+        Element.MEDICATIONS,
+        Element.CLAIMS,
+        Element.TREATMENT_DATETIME,
+        Element.INJURY_TYPE,
+    }
 )
 
 #: Elements that reveal where a person is (never released to immigration enforcement).
