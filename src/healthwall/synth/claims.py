@@ -116,6 +116,8 @@ def _diagnoses(
     dx3 = np.where((dx2 >= 0) & (rng.random(c) < 0.55), drawer.curated(rng, age, female), -1)
     dx2 = np.where(dx2 == dx1, -1, dx2)
     dx3 = np.where((dx3 == dx1) | (dx3 == dx2), -1, dx3)
+    shift = (dx2 < 0) & (dx3 >= 0)  # keep diagnosis positions compact: no dx3 without dx2
+    dx2, dx3 = np.where(shift, dx3, dx2), np.where(shift, -1, dx3)
     return dx1, dx2, dx3
 
 
