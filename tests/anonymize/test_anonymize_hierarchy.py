@@ -97,6 +97,13 @@ def test_spec_reports_every_problem_at_once() -> None:
             metric="nope",
         )
     message = info.value.message
-    for part in ("listed twice", "k: must", "l-diversity", "t-closeness", "max-risk",
-                 "suppression", "metric"):
+    for part in (
+        "listed twice",
+        "k: must",
+        "l-diversity",
+        "t-closeness",
+        "max-risk",
+        "suppression",
+        "metric",
+    ):
         assert part in message

@@ -133,7 +133,9 @@ def test_output_meets_models_and_search_is_optimal(
         _check_output(out, len(rows), k, l_div, suppression, summary["suppressed"])
 
 
-def _check_output(out: Path, n: int, k: int, l_div: int | None, limit: float, suppressed: int) -> None:
+def _check_output(
+    out: Path, n: int, k: int, l_div: int | None, limit: float, suppressed: int
+) -> None:
     con = duckdb.connect()
     stars = " AND ".join(f"{c} = '*'" for c in QI)
     rows = con.execute(

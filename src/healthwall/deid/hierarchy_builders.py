@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 
 from healthwall.deid.hierarchy import Hierarchy
 from healthwall.errors import InvalidInput, UnknownCode
@@ -36,7 +37,7 @@ def _bad(column: str, count: int, what: str) -> InvalidInput:
 
 def intervals(column: str, values: Sequence[str], widths: Sequence[int] = (5, 10, 20)) -> Hierarchy:
     """Integers into aligned intervals ``lo-hi`` of each width (each a multiple of the last)."""
-    if any(w <= 0 for w in widths) or any(b % a for a, b in zip(widths, widths[1:], strict=False)):
+    if any(w <= 0 for w in widths) or any(b % a for a, b in pairwise(widths)):
         raise InvalidInput("interval widths must be positive, each a multiple of the one before")
     rows: list[list[str]] = []
     bad = 0
@@ -96,7 +97,12 @@ def icd10(column: str, values: Sequence[str]) -> Hierarchy:
     for value in values:
         try:
             rows.append(
-                [value, codes.category_of(value), codes.block_of(value), "ch" + codes.chapter_of(value)]
+                [
+                    value,
+                    codes.category_of(value),
+                    codes.block_of(value),
+                    "ch" + codes.chapter_of(value),
+                ]
             )
         except UnknownCode:
             bad += 1
@@ -107,7 +113,7 @@ def icd10(column: str, values: Sequence[str]) -> Hierarchy:
 
 def ordered(column: str, order: Sequence[str], sizes: Sequence[int] = (2, 4)) -> Hierarchy:
     """Values in ``order`` grouped into consecutive runs of each size (``first..last``)."""
-    if any(s <= 0 for s in sizes) or any(b % a for a, b in zip(sizes, sizes[1:], strict=False)):
+    if any(s <= 0 for s in sizes) or any(b % a for a, b in pairwise(sizes)):
         raise InvalidInput("group sizes must be positive, each a multiple of the one before")
     rows = []
     for i, value in enumerate(order):

@@ -64,7 +64,7 @@ class Lattice:
 def group_keys(
     columns: Sequence[IntArray], radices: Sequence[int]
 ) -> tuple[IntArray, int, IntArray]:
-    """Group rows by several integer code columns: (inverse, number of groups, first row of each)."""
+    """Group rows by integer code columns: (inverse, number of groups, first row of each)."""
     n = len(columns[0]) if columns else 0
     if not columns:
         return np.zeros(n, dtype=np.int64), 1 if n else 0, np.zeros(min(n, 1), dtype=np.int64)
@@ -133,12 +133,18 @@ class NodeTable:
     ) -> NodeTable:
         """Group by counting into a dense array of all combinations (small key spaces)."""
         dims = tuple(max(r, 1) for r in radices)
-        key = np.ravel_multi_index(tuple(cols), dims) if cols else np.zeros(len(self.counts), np.int64)
+        key = (
+            np.ravel_multi_index(tuple(cols), dims)
+            if cols
+            else np.zeros(len(self.counts), np.int64)
+        )
         total = np.bincount(key, weights=self.counts, minlength=int(np.prod(dims)))
         present = np.flatnonzero(total)
         parts = np.unravel_index(present, dims)
-        codes = np.stack([p.astype(np.int64) for p in parts[:q]], axis=1) if q else np.zeros(
-            (len(present), 0), dtype=np.int64
+        codes = (
+            np.stack([p.astype(np.int64) for p in parts[:q]], axis=1)
+            if q
+            else np.zeros((len(present), 0), dtype=np.int64)
         )
         sens = parts[q].astype(np.int64) if self.sensitive is not None else None
         return NodeTable(levels, codes, total[present].astype(np.int64), sens)

@@ -49,7 +49,7 @@ def row_mask(
     class_codes: IntArray,
     class_mask: BoolArray,
 ) -> BoolArray:
-    """Which finest-histogram rows fall into the classes (label codes) selected by ``class_mask``."""
+    """Which finest-histogram rows fall into the classes selected by ``class_mask``."""
     n = len(hist.counts)
     if len(class_codes) == 0 or not class_mask.any():
         return np.zeros(n, dtype=bool)
@@ -116,7 +116,11 @@ def register_passes(
 def output_class_sizes(con: duckdb.DuckDBPyConnection, q: int) -> IntArray:
     """Sizes of the output's classes by label tuple (all passes merged; ``*`` rows form one)."""
     keys = ", ".join(f"g{j}" for j in range(q))
-    sql = f"SELECT sum(n) AS s FROM hw_passes GROUP BY {keys}" if q else "SELECT sum(n) AS s FROM hw_passes"
+    sql = (
+        f"SELECT sum(n) AS s FROM hw_passes GROUP BY {keys}"
+        if q
+        else "SELECT sum(n) AS s FROM hw_passes"
+    )
     return np.asarray(con.execute(sql).fetchnumpy()["s"], dtype=np.int64)
 
 

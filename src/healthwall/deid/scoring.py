@@ -62,7 +62,7 @@ class Scorer:
         """Lower bound of the score of every node (exact when ``node_only``)."""
         if self.metric is UtilityMetric.ENTROPY:
             return utility.precomputed_entropy(self._entropy, nodes, self.gf)
-        if self.metric is UtilityMetric.HEIGHT:
+            return np.asarray(nodes.sum(axis=1), dtype=np.float64)
             return nodes.sum(axis=1).astype(np.float64)
         if self._costs:
             per_level = [

@@ -118,7 +118,9 @@ class AnonymizeSpec:
         km = _parse_kmap(k_map, population, qis, errors)
         chosen = _parse_metric(metric, errors)
         if local_recoding and (km is not None or avg_risk is not None):
-            errors.append("local recoding: not available with k-map or avg-risk (models of the whole")
+            errors.append(
+                "local recoding: not available with k-map or avg-risk (models of the whole"
+            )
             errors[-1] += " release that a per-pass check cannot guarantee)"
         spec_models = (k, ld, tc, max_risk, avg_risk, km)
         if all(m is None for m in spec_models):
@@ -141,7 +143,9 @@ class AnonymizeSpec:
         )
 
 
-def _check_qi(qi: list[str] | tuple[str, ...], sensitive: str | None, errors: list[str]) -> list[str]:
+def _check_qi(
+    qi: list[str] | tuple[str, ...], sensitive: str | None, errors: list[str]
+) -> list[str]:
     names = [q.strip() for q in qi if q.strip()]
     if not names:
         errors.append("qi: give at least one quasi-identifier")

@@ -55,7 +55,9 @@ def entropy_table(leaf_counts: IntArray, level_maps: Sequence[IntArray]) -> Floa
     return out
 
 
-def precomputed_entropy(tables: Sequence[FloatArray], nodes: npt.NDArray[np.int16], gf: float) -> FloatArray:
+def precomputed_entropy(
+    tables: Sequence[FloatArray], nodes: npt.NDArray[np.int16], gf: float
+) -> FloatArray:
     """Score of every node (rows of ``nodes``) from per-column entropy tables."""
     total = np.zeros(len(nodes), dtype=np.float64)
     for j, table in enumerate(tables):
@@ -98,7 +100,7 @@ def cell_average_bound(node_cost: FloatArray, gf: float, sf: float) -> FloatArra
     ``node_cost`` is (nodes, columns) of the smallest kept-cell cost at each node's level; a cell
     costs at least ``min(gf * cost, sf)`` whether or not it is suppressed.
     """
-    return np.minimum(node_cost * gf, sf).mean(axis=1)
+    return np.asarray(np.minimum(node_cost * gf, sf).mean(axis=1), dtype=np.float64)
 
 
 def prosecutor_risk(sizes: IntArray) -> tuple[float, float]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from healthwall.deid import source as sources
 from healthwall.deid.criteria import SensitiveContext, build_criteria
@@ -54,15 +55,15 @@ class Problem:
         return Evaluator(hist, self.encoded, self.criteria, limit, self.scorer)
 
 
-def build_problem(
-    con: Any, relation: str, spec: AnonymizeSpec, hierarchy_dir: Path
-) -> Problem:
+def build_problem(con: Any, relation: str, spec: AnonymizeSpec, hierarchy_dir: Path) -> Problem:
     """Histogram, hierarchies and models for ``spec`` over ``relation``."""
     needs_sensitive = spec.l_diversity is not None or spec.t_closeness is not None
     sensitive = spec.sensitive if needs_sensitive else None
     hist = finest_histogram(con, f"({relation})", spec.qi, sensitive)
     wanted = list(spec.qi)
-    hierarchical_t = spec.t_closeness is not None and spec.t_closeness.measure is TMeasure.HIERARCHICAL
+    hierarchical_t = (
+        spec.t_closeness is not None and spec.t_closeness.measure is TMeasure.HIERARCHICAL
+    )
     if hierarchical_t and spec.sensitive:
         wanted.append(spec.sensitive)
     hierarchies = load_hierarchies(hierarchy_dir, wanted)
@@ -95,7 +96,9 @@ def _sensitive_context(hist: Histogram, hierarchy: EncodedHierarchy | None) -> S
     return SensitiveContext(q=q, rank=rank, hierarchy=hierarchy)
 
 
-def _kmap_population(spec: AnonymizeSpec, encoded: list[EncodedHierarchy]) -> list[np.ndarray]:
+def _kmap_population(
+    spec: AnonymizeSpec, encoded: list[EncodedHierarchy]
+) -> list[npt.NDArray[np.float64]]:
     """Per level of the ZIP hierarchy, the ZIP3 population covered by each label."""
     from healthwall.data.zip import zip3_population
 
@@ -107,11 +110,14 @@ def _kmap_population(spec: AnonymizeSpec, encoded: list[EncodedHierarchy]) -> li
     prefixes = np.asarray([v[:3] for v in values], dtype=object)
     uniq, pre_code = np.unique(prefixes, return_inverse=True)
     pre_pop = np.asarray([float(pops.get(str(p), 0)) for p in uniq])
-    out = []
+    out: list[npt.NDArray[np.float64]] = []
     for level in range(enc.height):
         n_labels = len(enc.labels[level])
         pair = np.unique(enc.row_codes[level] * len(uniq) + pre_code)
-        out.append(np.bincount(pair // len(uniq), weights=pre_pop[pair % len(uniq)], minlength=n_labels))
+        total = np.bincount(
+            pair // len(uniq), weights=pre_pop[pair % len(uniq)], minlength=n_labels
+        )
+        out.append(total.astype(np.float64))
     return out
 
 
@@ -128,7 +134,10 @@ def anonymize(
         columns = list(sources.describe(con, relation, src.label))
         _check_columns(spec, columns)
         problem = build_problem(con, relation, spec, hierarchy_dir)
-        result = search(problem.evaluator(problem.hist, spec.suppression * problem.hist.records), problem.heights)
+        result = search(
+            problem.evaluator(problem.hist, spec.suppression * problem.hist.records),
+            problem.heights,
+        )
         passes = _passes(problem, result.best)
         summary = _summary(problem, result, passes)
         if out is not None:
@@ -174,7 +183,7 @@ def _passes(problem: Problem, best: Evaluated) -> list[Pass]:
     return passes
 
 
-def _subset(hist: Histogram, mask: np.ndarray) -> Histogram:
+def _subset(hist: Histogram, mask: npt.NDArray[np.bool_]) -> Histogram:
     return Histogram(
         columns=hist.columns,
         values=hist.values,
@@ -185,7 +194,7 @@ def _subset(hist: Histogram, mask: np.ndarray) -> Histogram:
     )
 
 
-def _risk(sizes: np.ndarray) -> dict[str, float]:
+def _risk(sizes: npt.NDArray[np.int64]) -> dict[str, float]:
     average, highest = prosecutor_risk(np.asarray(sizes, dtype=np.int64))
     return {"prosecutor_average": average, "prosecutor_highest": highest}
 

@@ -43,9 +43,7 @@ def register(app: typer.Typer) -> None:
         sensitive: str | None = typer.Option(None, help="Sensitive attribute (l / t models)."),
         hierarchies: Path = typer.Option(..., help="Directory of ARX hierarchy CSVs."),
         k: int | None = typer.Option(None, "--k", help="k-anonymity."),
-        l_diversity: str | None = typer.Option(
-            None, help="distinct:L | entropy:L | recursive:C,L"
-        ),
+        l_diversity: str | None = typer.Option(None, help="distinct:L | entropy:L | recursive:C,L"),
         t_closeness: str | None = typer.Option(
             None, help="T[:equal|hierarchical|ordered] (default equal)."
         ),
