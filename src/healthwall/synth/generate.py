@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,12 @@ class SynthResult:
     seed: int
 
 
+@cache
+def _zip_sampler() -> ZipSampler:
+    """The ZIP sampler (built once per process: it indexes the ~41k-row ZIP table)."""
+    return ZipSampler()
+
+
 def _no_progress(_step: str, _done: int, _total: int) -> None:
     return None
 
@@ -51,7 +58,7 @@ def generate(
         raise InvalidInput("seed must be a non-negative integer", field="seed")
     report = progress or _no_progress
     rng = np.random.Generator(np.random.PCG64(seed))
-    zips = ZipSampler()
+    zips = _zip_sampler()
     out_dir.mkdir(parents=True, exist_ok=True)
     patients_path, claims_path = out_dir / "patients.parquet", out_dir / "claims.parquet"
     with open_store(None) as engine:
