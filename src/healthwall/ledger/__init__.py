@@ -3,13 +3,38 @@
 RFC 9162 Merkle log of RFC 8785 canonical entries over SQLAlchemy (SQLite, PostgreSQL), C2SP
 signed-note checkpoints with Ed25519, inclusion/consistency proofs, full verification and the FHIR
 AuditEvent (IHE BALP) export.
+
+Exports are resolved lazily (PEP 562) so ``python -m healthwall.ledger.verifier`` runs the
+standalone verifier without importing the rest of the package first.
 """
 
 from __future__ import annotations
 
-from healthwall.ledger.audit import VerifyResult
-from healthwall.ledger.checkpoint import SigningKey, generate_key, parse_signing_key
-from healthwall.ledger.log import ConsistencyProof, InclusionProof, Ledger, Receipt, Writer
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from healthwall.ledger.audit import VerifyResult as VerifyResult
+    from healthwall.ledger.checkpoint import SigningKey as SigningKey
+    from healthwall.ledger.checkpoint import generate_key as generate_key
+    from healthwall.ledger.checkpoint import parse_signing_key as parse_signing_key
+    from healthwall.ledger.log import ConsistencyProof as ConsistencyProof
+    from healthwall.ledger.log import InclusionProof as InclusionProof
+    from healthwall.ledger.log import Ledger as Ledger
+    from healthwall.ledger.log import Receipt as Receipt
+    from healthwall.ledger.log import Writer as Writer
+
+_EXPORTS = {
+    "VerifyResult": "audit",
+    "SigningKey": "checkpoint",
+    "generate_key": "checkpoint",
+    "parse_signing_key": "checkpoint",
+    "ConsistencyProof": "log",
+    "InclusionProof": "log",
+    "Ledger": "log",
+    "Receipt": "log",
+    "Writer": "log",
+}
 
 __all__ = [
     "ConsistencyProof",
@@ -22,3 +47,10 @@ __all__ = [
     "generate_key",
     "parse_signing_key",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(name)
+    return getattr(importlib.import_module(f"healthwall.ledger.{module}"), name)

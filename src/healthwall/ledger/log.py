@@ -269,8 +269,20 @@ class Ledger:
         until: str | None = None,
     ) -> list[tuple[int, LedgerEntry]]:
         """Entries filtered by kind, patient pseudonym and ``since <= at < until`` (UTC strings)."""
+        rows = self.find_with_hashes(kinds=kinds, patient=patient, since=since, until=until)
+        return [(seq, entry) for seq, _, entry in rows]
+
+    def find_with_hashes(
+        self,
+        *,
+        kinds: Sequence[str] | None = None,
+        patient: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> list[tuple[int, str, LedgerEntry]]:
+        """Like :meth:`find`, with each entry's hex leaf hash: (index, leaf hash, entry)."""
         c = store.entries.c
-        q = select(c.body)
+        q = select(c.leaf_hash, c.body)
         if kinds is not None:
             q = q.where(c.kind.in_(list(kinds)))
         if patient is not None:
@@ -279,8 +291,12 @@ class Ledger:
             q = q.where(c.at >= since)
         if until is not None:
             q = q.where(c.at < until)
+        out: list[tuple[int, str, LedgerEntry]] = []
         with self.engine.connect() as conn:
-            return [decode_leaf(bytes(b)) for (b,) in conn.execute(q.order_by(c.seq))]
+            for leaf, body in conn.execute(q.order_by(c.seq)):
+                seq, entry = decode_leaf(bytes(body))
+                out.append((seq, bytes(leaf).hex(), entry))
+        return out
 
     def root(self, size: int | None = None) -> bytes:
         """The tree root at ``size`` (default: now)."""
