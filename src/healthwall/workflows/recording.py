@@ -1,0 +1,111 @@
+"""Ledger entries of the gateway (RequestReceived, DecisionMade, Released), built in one place.
+
+Entries hold codes, recipients (agencies are named: the accounting of disclosures needs them),
+patients only as keyed pseudonyms, and the released content only as its SHA-256 digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from healthwall.ledger.log import Ledger, Writer
+from healthwall.model.decision import Decision, LedgerRef
+from healthwall.model.entries import (
+    DecisionMade,
+    LegalBasisRef,
+    Party,
+    ReasonRef,
+    Recipient,
+    Released,
+    RequestReceived,
+)
+from healthwall.model.request import Request
+from healthwall.workflows.release import content_digest
+from healthwall.workflows.sweep import requests_table
+
+
+def request_digest(req: Request) -> str:
+    """SHA-256 of the request as canonical JSON (recorded instead of the request)."""
+    body = json.dumps(req.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+class Recorder:
+    """Appends the gateway's entries inside the caller's writer transaction."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def received(self, tx: Writer, req: Request, request_id: str, patient_id: str | None) -> None:
+        requester = req.requester
+        tx.append(
+            RequestReceived(
+                request_id=request_id,
+                requester=Party(
+                    id=requester.id,
+                    name=requester.name,
+                    kind=requester.kind.value,
+                    jurisdiction=requester.jurisdiction,
+                    address=requester.address,
+                ),
+                purpose=req.purpose.value,
+                instrument=req.legal_basis.instrument.value,
+                scope_kind=req.scope.kind.value,
+                elements=[e.value for e in req.requested()],
+                patient=self.ledger.patient_pseudonym(patient_id) if patient_id else None,
+                request_digest=request_digest(req),
+            )
+        )
+
+    def decided(self, tx: Writer, decision: Decision, decided_by: str, note: str) -> Decision:
+        """Append DecisionMade; the decision with its ledger reference."""
+        receipt = tx.append(
+            DecisionMade(
+                request_id=decision.request_id,
+                decision=decision.decision.value,
+                reasons=[ReasonRef(**r.model_dump()) for r in decision.reasons],
+                released=[e.value for e in decision.released],
+                withheld=[e.value for e in decision.withheld],
+                obligations=[o.value for o in decision.obligations],
+                decided_by=decided_by,
+                note=note,
+            )
+        )
+        ref = LedgerRef(index=receipt.index, leaf_hash=receipt.leaf_hash)
+        return decision.model_copy(update={"ledger": ref})
+
+    def released(
+        self,
+        tx: Writer,
+        request_id: str,
+        patient_id: str,
+        decision: Decision,
+        content: dict[str, Any],
+    ) -> None:
+        """Append Released: recipient, purpose, basis, elements, content digest (never content)."""
+        row = tx.conn.execute(
+            select(requests_table).where(requests_table.c.request_id == request_id)
+        ).one()
+        recipient = json.loads(row.recipient)
+        citation = next((r.citation for r in decision.reasons), "")
+        labels = ", ".join(lbl.value for lbl in decision.withheld_labels)
+        description = "elements: " + ", ".join(e.value for e in decision.released)
+        if labels:
+            description += f"; records labelled {labels} withheld"
+        tx.append(
+            Released(
+                request_id=request_id,
+                patient=self.ledger.patient_pseudonym(patient_id),
+                recipient=Recipient(name=recipient["name"], address=recipient.get("address")),
+                elements=[e.value for e in decision.released],
+                content_digest=content_digest(content),
+                purpose=row.purpose,
+                legal_basis=LegalBasisRef(instrument=row.instrument, citation=citation),
+                accountable=bool(row.accountable),
+                description=description,
+            )
+        )

@@ -1,0 +1,158 @@
+"""Release from the custodian store: exact match of ONE patient, fetch only the released elements.
+
+Matching is exact on every identifier the request gives (all must equal; no fuzzy matching, no
+normalization beyond trimming): a request that matches no one or several patients releases
+nothing. Fetching maps each released element to its columns (patients) or claim rows (claims);
+claim rows carrying a withheld sensitivity label are filtered out in SQL. The content is digested
+(SHA-256 of canonical JSON) for the ledger, which never stores the content itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from healthwall.engine.base import Engine
+from healthwall.engine.duckdb import DuckDBEngine
+from healthwall.model.codes import Element, Label
+
+Store = Engine | DuckDBEngine
+
+#: Patient columns of each element (physical description: gender and race, per 164.512(f)(2)).
+PATIENT_COLUMNS: dict[Element, tuple[str, ...]] = {
+    Element.NAME: ("first_name", "last_name"),
+    Element.ADDRESS: ("address_line", "city", "county", "state", "zip"),
+    Element.DATE_OF_BIRTH: ("birth_date",),
+    Element.PLACE_OF_BIRTH: ("birthplace_country",),
+    Element.SSN: ("ssn",),
+    Element.PHYSICAL_DESCRIPTION: ("sex", "race"),
+    Element.PHONE: ("phone",),
+    Element.EMAIL: ("email",),
+    Element.MEDICAID_ID: ("medicaid_id",),
+    Element.IMMIGRATION_STATUS: ("immigration_status",),
+    Element.PHOTO: ("photo_ref",),
+}
+
+#: Claim columns of each clinical element, and an optional row filter.
+CLAIM_COLUMNS: dict[Element, tuple[tuple[str, ...], str | None]] = {
+    Element.DIAGNOSES: (("service_date", "dx1", "dx2", "dx3"), None),
+    Element.PROCEDURES: (("service_date", "procedure_code"), None),
+    Element.TREATMENT_DATETIME: (("service_date", "facility"), None),
+    Element.INJURY_TYPE: (
+        ("service_date", "dx1", "dx2", "dx3"),
+        "(regexp_matches(coalesce(dx1, ''), '^[ST]') OR regexp_matches(coalesce(dx2, ''), '^[ST]')"
+        " OR regexp_matches(coalesce(dx3, ''), '^[ST]'))",
+    ),
+    Element.CLAIMS: (
+        (
+            "claim_id",
+            "line_number",
+            "service_date",
+            "provider_npi",
+            "facility",
+            "place_of_service",
+            "dx1",
+            "dx2",
+            "dx3",
+            "procedure_code",
+            "paid_amount",
+        ),
+        None,
+    ),
+}
+
+#: Identifier fields of a request -> patients column.
+IDENTIFIER_COLUMNS: dict[str, str] = {
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "birth_date": "birth_date",
+    "ssn": "ssn",
+    "mrn": "mrn",
+    "medicaid_id": "medicaid_id",
+}
+
+
+def match_patients(store: Store, identifiers: dict[str, str], limit: int = 2) -> list[str]:
+    """patient_ids equal on EVERY given identifier (at most ``limit``; 2 tells 'several')."""
+    if not identifiers:
+        return []
+    where = " AND ".join(
+        f"CAST({store.dialect.quote(IDENTIFIER_COLUMNS[k])} AS VARCHAR) = ?" for k in identifiers
+    )
+    sql = f"SELECT CAST(patient_id AS VARCHAR) AS pid FROM patients WHERE {where} LIMIT {limit}"
+    table = store.query_arrow(sql, list(identifiers.values()))
+    return [str(v) for v in table.column("pid").to_pylist()]
+
+
+def fetch(
+    store: Store,
+    patient_id: str,
+    elements: Sequence[Element],
+    withheld_labels: Sequence[Label],
+) -> dict[str, Any]:
+    """The released content: ``{element: value(s)}``; None for what the custodian does not hold."""
+    content: dict[str, Any] = {}
+    have = set(store.columns("patients"))
+    wanted = [e for e in elements if e in PATIENT_COLUMNS]
+    if wanted:
+        cols = sorted({c for e in wanted for c in PATIENT_COLUMNS[e] if c in have})
+        row = _patient_row(store, patient_id, cols)
+        for element in wanted:
+            content[element.value] = {c: row.get(c) for c in PATIENT_COLUMNS[element] if c in have}
+    for element in elements:
+        if element in CLAIM_COLUMNS:
+            content[element.value] = _claim_rows(store, patient_id, element, withheld_labels)
+        elif element not in PATIENT_COLUMNS:
+            content[element.value] = None  # not held by the custodian store
+    return content
+
+
+def _patient_row(store: Store, patient_id: str, cols: list[str]) -> dict[str, Any]:
+    if not cols:
+        return {}
+    select = ", ".join(store.dialect.quote(c) for c in cols)
+    sql = f"SELECT {select} FROM patients WHERE CAST(patient_id AS VARCHAR) = ?"
+    rows = store.query_arrow(sql, [patient_id]).to_pylist()
+    return {k: _plain(v) for k, v in rows[0].items()} if rows else {}
+
+
+def _claim_rows(
+    store: Store, patient_id: str, element: Element, withheld_labels: Sequence[Label]
+) -> list[dict[str, Any]]:
+    columns, row_filter = CLAIM_COLUMNS[element]
+    have = set(store.columns("claims"))
+    cols = [c for c in columns if c in have]
+    select = ", ".join(store.dialect.quote(c) for c in cols)
+    where = ["CAST(patient_id AS VARCHAR) = ?"]
+    params: list[Any] = [patient_id]
+    if withheld_labels:
+        where.append(
+            "NOT list_has_any(string_split(coalesce(CAST(sensitivity_labels AS VARCHAR), ''), ';'),"
+            " ?::VARCHAR[])"
+        )
+        params.append([lbl.value for lbl in withheld_labels])
+    if row_filter:
+        where.append(row_filter)
+    order = " ORDER BY service_date" if "service_date" in cols else ""
+    sql = f"SELECT {select} FROM claims WHERE {' AND '.join(where)}{order}"
+    return [
+        {k: _plain(v) for k, v in row.items()} for row in store.query_arrow(sql, params).to_pylist()
+    ]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+def content_digest(content: dict[str, Any]) -> str:
+    """SHA-256 (hex) of the content as canonical JSON (sorted keys, no whitespace)."""
+    body = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
