@@ -144,7 +144,7 @@ def build_icd10() -> None:
     block_rows = []
     for b in dict.fromkeys(c for c in all_codes if cm.is_block(c)):
         first, _, last = b.partition("-")
-        block_rows.append([b, cm.get_parent(b), first, last or first, cm.get_description(b)])
+        block_rows.append([b, cm.get_ancestors(b)[-1], first, last or first, cm.get_description(b)])
     write_csv("icd10cm_blocks.csv.gz", ["block", "chapter", "first", "last", "title"], block_rows)
 
     code_rows = []

@@ -21,8 +21,6 @@ import pyarrow as pa
 from healthwall.engine.base import FileFormat, Params
 from healthwall.errors import InvalidInput, NotFound
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
 
 class DuckDBDialect:
     """DuckDB's spelling of quoting, literals and hashing."""
@@ -135,10 +133,8 @@ class DuckDBEngine:
 
 
 def _safe_name(stem: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9_]", "_", stem.split(".")[0]) or "input"
-    if not _IDENT.match(name):
-        name = f"t_{name}"
-    return name
+    """A view name from a file's stem that is a plain identifier and never an SQL keyword."""
+    return "file_" + (re.sub(r"[^A-Za-z0-9_]", "_", stem.split(".")[0]) or "input")
 
 
 def open_store(path: str | Path | None = None, *, read_only: bool = False) -> DuckDBEngine:
