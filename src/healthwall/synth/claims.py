@@ -84,9 +84,9 @@ class DxDrawer:
         )
 
     def tail(self, rng: np.random.Generator, age: IntArray, female: BoolArray) -> IntArray:
-        """Uniform over every billable code; reproductive codes only for women aged 12-55."""
+        """Uniform over every billable code; reproductive codes only for women aged 15-55."""
         pick = rng.integers(0, self.masks.size, age.size)
-        repro_ok = female & (age >= 12) & (age <= 55)
+        repro_ok = female & (age >= 15) & (age <= 55)
         wrong = ((self.masks[pick] & REPRO_BIT) != 0) & ~repro_ok
         pick[wrong] = self.fallback
         return np.asarray(pick, dtype=np.int64)

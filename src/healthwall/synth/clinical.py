@@ -29,8 +29,8 @@ _F = "F"
 
 
 def _preg(code: str, weight: float) -> Dx:
-    """A pregnancy-related code: women aged 12-55 only."""
-    return Dx(code, weight, sex=_F, age_min=12, age_max=55)
+    """A pregnancy-related code: women aged 15-55 (in 2025; 12 or over on any service date)."""
+    return Dx(code, weight, sex=_F, age_min=15, age_max=55)
 
 
 DIAGNOSES: tuple[Dx, ...] = (

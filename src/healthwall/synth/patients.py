@@ -49,7 +49,7 @@ def _households(rng: np.random.Generator, n: int) -> IntArray:
     """Household number of each of ``n`` patients (members are consecutive)."""
     sizes_table = ref.HOUSEHOLD_SIZES
     sizes = np.array([s for s, _ in sizes_table], dtype=np.int64)
-    drawn = rng.choice(sizes, size=n // 2 + 1, p=ref.weights(sizes_table))
+    drawn = rng.choice(sizes, size=n, p=ref.weights(sizes_table))  # n households always suffice
     return np.asarray(np.repeat(np.arange(drawn.size), drawn)[:n], dtype=np.int64)
 
 
