@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from healthwall.dp import accuracy, mechanisms, postprocess
 from healthwall.dp.mechanisms import Plan
@@ -35,30 +34,50 @@ class Released:
 
 
 def dense(compiled: CompiledTemplate, exact: pa.Table) -> tuple[list[tuple[str, ...]], list[int]]:
-    """Keys of the full public key set (product order) and their exact counts, zeros filled."""
+    """Keys of the full public key set (product order) and their exact counts, zeros filled.
+
+    Rows whose key is outside the public set are dropped (never released). The histogram is
+    read with ``to_pydict`` (small; avoids pyarrow's pandas shim) and mapped with numpy.
+    """
     key_sets = [keys for keys in compiled.public_keys if keys is not None]
     sizes = [len(k) for k in key_sets]
     total = int(np.prod(sizes))
     if total > MAX_CELLS:
         raise TooLarge(f"the query has {total} cells; at most {MAX_CELLS} are answered", field="by")
-    flat = np.zeros(exact.num_rows, dtype=np.int64)
-    valid = np.ones(exact.num_rows, dtype=bool)
+    cols = exact.to_pydict()
+    n = np.asarray(cols["n"], dtype=np.int64)
+    flat = np.zeros(len(n), dtype=np.int64)
+    valid = np.ones(len(n), dtype=bool)
     stride = 1
     for i in reversed(range(len(key_sets))):
-        idx = pc.index_in(exact.column(f"k{i}"), value_set=pa.array(key_sets[i]))
-        valid &= ~np.asarray(idx.is_null())
-        flat += np.asarray(idx.fill_null(0), dtype=np.int64) * stride
+        position, found = _positions(key_sets[i], cols[f"k{i}"])
+        valid &= found
+        flat += position * stride
         stride *= sizes[i]
     counts = np.zeros(total, dtype=np.int64)
-    counts[flat[valid]] = np.asarray(exact.column("n"), dtype=np.int64)[valid]
+    counts[flat[valid]] = n[valid]
     keys = list(itertools.product(*key_sets))
     return keys, counts.tolist()
 
 
+def _positions(
+    key_set: tuple[str, ...], values: list[str]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Index of each value in ``key_set`` (0 where absent) and whether it was found."""
+    keys = np.asarray(key_set, dtype=str)
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    col = np.asarray(values, dtype=str)
+    pos = np.minimum(np.searchsorted(ordered, col), len(ordered) - 1)
+    found = ordered[pos] == col if len(col) else np.zeros(0, dtype=bool)
+    return order[pos].astype(np.int64), np.asarray(found, dtype=bool)
+
+
 def sparse(exact: pa.Table, width: int) -> dict[str, int]:
     """Exact counts keyed by the joined key (for threshold selection)."""
-    joined = pc.binary_join_element_wise(*[exact.column(f"k{i}") for i in range(width)], _SEP)
-    return dict(zip(joined.to_pylist(), exact.column("n").to_pylist(), strict=True))
+    cols = exact.to_pydict()
+    keys = zip(*(cols[f"k{i}"] for i in range(width)), strict=True)
+    return {_SEP.join(k): int(n) for k, n in zip(keys, cols["n"], strict=True)}
 
 
 def release(

@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -194,7 +193,7 @@ def _release_and_record(
             spent = dp_budget.spend(tx.conn, requester_id, period, cost, delta)
             released = release(query, compiled, plan, exact)
             info = _info(query, compiled, plan, current.measure, cost, delta, released.half_width)
-            digest = _digest(released.cells)
+            digest = _digest(compiled.dimensions, released.cells)
             entry = _answered_entry(request, query, info, spent, digest, released.cells)
             receipt = tx.append(entry)
     except Refused as exc:
@@ -327,10 +326,9 @@ def _first(value: Any) -> float:
     return float(value[0] if isinstance(value, tuple) else value)
 
 
-def _digest(cells: list[Any]) -> str:
-    """SHA-256 of the released cells (canonical JSON), recorded in the ledger entry."""
-    body = json.dumps([c.model_dump(mode="json") for c in cells], sort_keys=True)
-    return hashlib.sha256(body.encode()).hexdigest()
+def _digest(dimensions: list[str], cells: list[Cell]) -> str:
+    """SHA-256 of the released cells as the CSV output renders them (UTF-8), for the ledger."""
+    return hashlib.sha256(_csv_text(dimensions, cells).encode()).hexdigest()
 
 
 def _truncation_key(settings: AggregateSettings) -> str:
@@ -378,14 +376,21 @@ def to_json(result: AggregateResult) -> str:
 
 
 def to_csv(result: AggregateResult) -> str:
-    """One row per cell: the dimensions, count, suppressed, ci_low, ci_high."""
+    """One row per cell: the dimensions, count, suppressed, ci_low, ci_high.
+
+    Its SHA-256 is the ``output_digest`` of the ledger entry.
+    """
+    return _csv_text(result.dimensions, result.cells)
+
+
+def _csv_text(dimensions: list[str], cells: list[Cell]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*result.dimensions, "count", "suppressed", "ci_low", "ci_high"])
-    for cell in result.cells:
+    writer.writerow([*dimensions, "count", "suppressed", "ci_low", "ci_high"])
+    for cell in cells:
         writer.writerow(
             [
-                *(cell.keys[d] for d in result.dimensions),
+                *(cell.keys[d] for d in dimensions),
                 "" if cell.count is None else cell.count,
                 "true" if cell.suppressed else "false",
                 "" if cell.ci_low is None else cell.ci_low,
