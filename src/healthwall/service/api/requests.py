@@ -1,0 +1,51 @@
+"""``POST /v1/requests`` (decide a record request) and ``GET /v1/requests/{id}``.
+
+A requester's API key fixes who it is: ``requester.id`` in the body must be the key's principal,
+and a requester reads only its own requests (anyone else's is a 404, never a 403, so the
+existence of other requests is not revealed). Officers and auditors read every request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path
+
+from healthwall.errors import Forbidden
+from healthwall.model.decision import Decision
+from healthwall.model.request import Request as RecordRequest
+from healthwall.service.auth import require_roles
+from healthwall.service.context import AppContext, get_context
+from healthwall.workflows.credentials import Principal, Role
+
+router = APIRouter(prefix="/v1", tags=["requests"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing or invalid API key"},
+    403: {"description": "wrong role, or requester.id is not the key's requester"},
+    413: {"description": "request body too large"},
+    422: {"description": "invalid request: the `field` names what is wrong"},
+}
+
+
+@router.post("/requests", response_model=Decision, responses=_ERRORS)
+async def submit_request(
+    body: RecordRequest,
+    principal: Principal = Depends(require_roles(Role.REQUESTER)),
+    ctx: AppContext = Depends(get_context),
+) -> dict[str, Any]:
+    """Decide a record request: permit, deny or review, with reasons and released elements."""
+    if body.requester.id != principal.id:
+        raise Forbidden("requester.id must be the API key's requester", field="requester.id")
+    return ctx.runtime.submit(body).to_json()
+
+
+@router.get("/requests/{request_id}", response_model=Decision, responses=_ERRORS)
+async def get_request(
+    request_id: str = Path(min_length=1, max_length=200),
+    principal: Principal = Depends(require_roles(Role.REQUESTER, Role.OFFICER, Role.AUDITOR)),
+    ctx: AppContext = Depends(get_context),
+) -> dict[str, Any]:
+    """One decision; a requester sees only its own (others: 404)."""
+    owner = principal.id if principal.role is Role.REQUESTER else None
+    return ctx.runtime.get(request_id, owner).to_json()

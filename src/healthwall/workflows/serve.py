@@ -1,0 +1,287 @@
+"""Wiring of the HTTP service: the runtime it calls, and how ``healthwall serve`` starts it.
+
+:class:`Runtime` owns the live components -- the ledger, the gateway (policy + custodian store),
+the aggregate settings and the credential store -- and exposes the use cases the API and console
+call, so the service layer only parses, calls and renders.
+
+The ASGI app is started by uvicorn from its import string
+``healthwall.service.app:create_app_from_env`` (a factory) with the settings passed as
+``HEALTHWALL_*`` environment variables: the workflow layer names the service, it never imports it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from healthwall.errors import ConfigError
+from healthwall.ledger.log import Ledger
+from healthwall.model.aggregate import AggregateResult, BudgetState
+from healthwall.model.decision import Decision
+from healthwall.model.request import Request
+from healthwall.secrets import resolve_secret
+from healthwall.workflows import aggregates
+from healthwall.workflows.accounting import accounting_for
+from healthwall.workflows.credentials import CredentialStore
+from healthwall.workflows.gateway import Gateway, GatewaySettings
+
+APP_FACTORY = "healthwall.service.app:create_app_from_env"
+
+LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "loggers": {
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"level": "INFO"},
+        "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        "healthwall": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+}
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A request waiting for a privacy officer: its provisional decision and who asked why."""
+
+    decision: Decision
+    requester: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """A request's page: the decision, and a summary that names no patient."""
+
+    decision: Decision
+    summary: list[tuple[str, str]]
+
+
+def summarize(request: Request | None) -> list[tuple[str, str]]:
+    """Who asked, why, on what basis, for what -- never the patient's identifiers."""
+    if request is None:
+        return []
+    r, basis = request.requester, request.legal_basis
+    where = f", {r.jurisdiction}" if r.jurisdiction else ""
+    return [
+        ("Requester", f"{r.name} ({r.kind.value}{where})"),
+        ("Purpose", request.purpose.value),
+        ("Instrument", basis.instrument.value),
+        ("Issued by", basis.issued_by or "-"),
+        ("Reference", basis.reference or "-"),
+        ("Elements the instrument names", ", ".join(e.value for e in basis.elements or []) or "-"),
+        ("Conditions attested", ", ".join(c.value for c in basis.conditions) or "none"),
+        ("Scope", request.scope.kind.value),
+        ("Requested", ", ".join(e.value for e in request.requested())),
+        ("Justification", request.justification or "-"),
+    ]
+
+
+@dataclass
+class Runtime:
+    """The live components behind one service process."""
+
+    ledger: Ledger
+    gateway: Gateway
+    credentials: CredentialStore
+    aggregate_settings: aggregates.AggregateSettings
+    jurisdiction: str
+
+    # record requests -----------------------------------------------------------------------
+    def submit(self, request: Request) -> Decision:
+        """Decide (and, when permitted, release and record) one record request."""
+        return self.gateway.submit(request)
+
+    def get(self, request_id: str, requester_id: str | None) -> Decision:
+        """A decision by id; a requester sees only its own (else NotFound, revealing nothing)."""
+        return self.gateway.get(request_id, requester_id)
+
+    def pending_reviews(self) -> list[ReviewItem]:
+        """Requests waiting for a privacy officer, oldest first."""
+        items = []
+        for decision in self.gateway.pending_reviews():
+            request = self.gateway.request(decision.request_id)
+            who, why = "-", "-"
+            if request is not None:
+                who = f"{request.requester.name} ({request.requester.kind.value})"
+                why = f"{request.purpose.value} / {request.legal_basis.instrument.value}"
+            items.append(ReviewItem(decision, who, why))
+        return items
+
+    def review(self, request_id: str, officer_id: str, approve: bool, note: str) -> Decision:
+        """A privacy officer's approval or denial, recorded in the ledger by the gateway."""
+        return self.gateway.review(request_id, officer_id, approve, note)
+
+    def detail(self, request_id: str) -> RequestView:
+        """A request's decision and a summary of the request (no patient identifiers)."""
+        decision = self.get(request_id, None)
+        return RequestView(decision, summarize(self.gateway.request(request_id)))
+
+    def ledger_size(self) -> int:
+        return self.ledger.size()
+
+    # accounting, aggregates, ledger --------------------------------------------------------
+    def accounting(self, patient_id: str, start: dt.date | None, end: dt.date | None) -> Any:
+        """The 164.528 accounting of one patient's disclosures."""
+        return accounting_for(self.ledger, patient_id, start, end)
+
+    def aggregate(self, body: dict[str, Any]) -> AggregateResult:
+        return aggregates.answer(body, self.aggregate_settings, ledger=self.ledger)
+
+    def budgets(self, requester_id: str | None) -> list[BudgetState]:
+        return aggregates.budgets(self.aggregate_settings, requester_id, ledger=self.ledger)
+
+    def checkpoint(self) -> dict[str, Any]:
+        """The signed checkpoint (C2SP signed note) of the current tree."""
+        note = self.ledger.checkpoint()
+        size = int(note.splitlines()[1])  # origin, size, root hash, blank, signatures
+        return {"origin": self.ledger.origin, "size": size, "note": note}
+
+    def proof(self, index: int) -> dict[str, Any]:
+        """RFC 9162 inclusion proof of entry ``index`` in the current tree."""
+        return self.ledger.inclusion_proof(index).to_json()
+
+    def close(self) -> None:
+        self.credentials.close()
+        self.ledger.close()
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What ``healthwall serve`` is given; becomes ``HEALTHWALL_*`` for the app factory."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db: str = "sqlite:///healthwall.db"
+    store: Path | None = Path("healthwall-store.duckdb")
+    jurisdiction: str = "US-CA"
+    packs: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        """The app factory's settings as environment variables."""
+        out = {"HEALTHWALL_DB": self.db, "HEALTHWALL_JURISDICTION": self.jurisdiction}
+        if self.store is not None:
+            out["HEALTHWALL_STORE"] = str(self.store)
+        if self.packs:
+            out["HEALTHWALL_PACKS"] = self.packs
+        return {**out, **self.extra_env}
+
+
+def open_runtime(
+    *,
+    db: str,
+    store: Path | None,
+    jurisdiction: str,
+    packs: tuple[str, ...] | None = None,
+    pseudonym_key: str | None = None,
+    signing_key: str | None = None,
+) -> Runtime:
+    """Open the ledger, gateway, aggregates and credentials of one deployment."""
+    if store is not None and not Path(store).exists():
+        raise ConfigError(f"custodian store {store} does not exist", field="store")
+    if pseudonym_key is None:
+        raise ConfigError(
+            "pseudonym_key: give a reference (env:NAME or file:PATH)", field="pseudonym_key"
+        )
+    ledger = Ledger.open(
+        db,
+        pseudonym_key=resolve_secret(pseudonym_key, what="pseudonym_key"),
+        signing_key=resolve_secret(signing_key, what="signing_key") if signing_key else None,
+    )
+    gateway = Gateway(ledger, store, GatewaySettings(jurisdiction=jurisdiction, packs=packs))
+    agg = aggregates.AggregateSettings(
+        store=store or Path("missing-store.duckdb"),
+        ledger_url=db,
+        pseudonym_key=pseudonym_key,
+        signing_key=signing_key,
+        jurisdiction=jurisdiction,
+        packs=packs,
+    )
+    return Runtime(ledger, gateway, CredentialStore.open(db), agg, jurisdiction)
+
+
+def serve(options: ServeOptions) -> None:
+    """Run the service in this process until interrupted (``healthwall serve``)."""
+    import uvicorn
+
+    os.environ.update(options.env())
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=options.host,
+        port=options.port,
+        log_config=LOG_CONFIG,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        server_header=False,
+    )
+
+
+@dataclass
+class ServerProcess:
+    """A service running in a child process (the demo and the benchmark start one)."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(options: ServeOptions, *, log_path: Path | None = None) -> ServerProcess:
+    """Start ``healthwall serve`` in a child process and wait until it answers /v1/health."""
+    cmd = [sys.executable, "-m", "healthwall.cli.main", "serve", "--host", options.host]
+    cmd += ["--port", str(options.port), "--db", options.db, "--jurisdiction", options.jurisdiction]
+    if options.store is not None:
+        cmd += ["--store", str(options.store)]
+    if options.packs:
+        cmd += ["--packs", options.packs]
+    env = {**os.environ, **options.env()}
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
+    url = f"http://{options.host}:{options.port}"
+    server = ServerProcess(process, url)
+    try:
+        wait_healthy(url, process)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Poll /v1/health until it answers 200; fail if the process dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ConfigError("the service exited during start-up (see its log)", field="serve")
+        try:
+            if httpx.get(url + "/v1/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise ConfigError("the service did not start in time", field="serve")
