@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from healthwall.errors import InvalidInput
+from healthwall.errors import ConfigError, InvalidInput
 from healthwall.workflows import policy_admin as wf
 
 JURISDICTION_OPT = typer.Option(
@@ -85,7 +85,13 @@ def register(app: typer.Typer) -> None:
             )
             typer.echo(json.dumps(v.request, indent=2))
         if not report.ok:
-            raise typer.Exit(1)
+            # A HealthwallError, not typer.Exit: main() runs click with standalone_mode=False,
+            # where Exit(n) is returned rather than raised, and the exit code would be lost.
+            raise ConfigError(
+                f"{len(report.violations)} invariant violation(s),"
+                f" {len(report.mismatches)} cedar mismatch(es)",
+                field="invariants",
+            )
         typer.echo("all invariants hold", err=True)
 
     @policy.command("list")
