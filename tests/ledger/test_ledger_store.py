@@ -99,7 +99,8 @@ def test_postgres_rejects_truncate_and_out_of_order(pg_url: str) -> None:
     led.append(key_entry(0))
     for sql in (
         "TRUNCATE hw_ledger_entries",
-        "INSERT INTO hw_ledger_entries (seq, kind, at, body, leaf_hash) VALUES (5, 'k', 'a', 'x', 'y')",
+        "INSERT INTO hw_ledger_entries (seq, kind, at, body, leaf_hash)"
+        " VALUES (5, 'k', 'a', 'x', 'y')",
     ):
         with pytest.raises(DBAPIError), led.engine.begin() as conn:
             conn.execute(text(sql))
