@@ -21,7 +21,7 @@ from healthwall.deid.criteria import (
     judge,
 )
 from healthwall.deid.hierarchy import encode
-from healthwall.deid.lattice import NodeClasses
+from healthwall.deid.lattice import NodeClasses, NodeTable
 from healthwall.model.anonymize import TMeasure
 from healthwall.risk import utility
 
@@ -33,7 +33,8 @@ def _classes(pairs: list[tuple[int, int, int]]) -> NodeClasses:
     cnt = np.array([p[2] for p in pairs], dtype=np.int64)
     sizes = np.bincount(cls, weights=cnt).astype(np.int64)
     codes = np.arange(len(sizes), dtype=np.int64)[:, None]
-    return NodeClasses((0,), codes, sizes, cls, sens, cnt)
+    table = NodeTable((0,), sizes, None, codes=codes)
+    return NodeClasses((0,), table, sizes, None, cls, sens, cnt)
 
 
 # class 0: s0 x3, s1 x1 ; class 1: s0 x2, s1 x2, s2 x2 ; class 2: s3 x1

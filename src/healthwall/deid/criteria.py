@@ -228,7 +228,7 @@ class KMapZip3(Criterion):
 
     def class_ok(self, nc: NodeClasses) -> BoolArray:
         level = nc.levels[self.column]
-        area = nc.codes[:, self.column]
+        area = nc.column(self.column)
         sample = np.bincount(area, weights=nc.sizes)[area]
         estimate = self.area_population[level][area] * nc.sizes / sample
         return np.asarray(estimate >= self.k - _EPS)

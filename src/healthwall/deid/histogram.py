@@ -30,6 +30,7 @@ class Histogram:
     counts: IntArray  # shape (F,)
     sensitive_values: list[str] | None = None
     sensitive: IntArray | None = None  # shape (F,)
+    sensitive_column: str | None = None
 
     @property
     def records(self) -> int:
@@ -47,7 +48,11 @@ def finest_histogram(
     qi: Sequence[str],
     sensitive: str | None = None,
 ) -> Histogram:
-    """GROUP BY the quasi-identifiers (+ sensitive) of ``relation`` (a FROM-clause expression)."""
+    """GROUP BY the quasi-identifiers (+ sensitive) of ``relation`` (a FROM-clause expression).
+
+    Leaves the temp table ``hw_finest`` (columns ``c0..``, codes ``k0..``, ``n``, ``row_id``) in
+    ``con``: histogram row ``i`` is ``row_id = i``; the output writer joins back through it.
+    """
     cols = [*qi, sensitive] if sensitive else list(qi)
     aliases = [f"c{i}" for i in range(len(cols))]
     select = ", ".join(
@@ -56,37 +61,39 @@ def finest_histogram(
     )
     keys = ", ".join(aliases)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE hw_finest AS SELECT {keys}, count(*) AS n"
+        f"CREATE OR REPLACE TEMP TABLE hw_groups AS SELECT {keys}, count(*) AS n"
         f" FROM (SELECT {select} FROM {relation}) GROUP BY ALL"
     )
-    ranks = ", ".join(f"dense_rank() OVER (ORDER BY {a}) - 1 AS {a}" for a in aliases)
-    data = con.execute(f"SELECT {ranks}, n FROM hw_finest").fetchnumpy()
-    dictionaries = [
-        [
-            str(r[0])
-            for r in con.execute(f"SELECT DISTINCT {a} FROM hw_finest ORDER BY {a}").fetchall()
-        ]
-        for a in aliases
-    ]
-    con.execute("DROP TABLE hw_finest")
+    dictionaries = []
+    for i, a in enumerate(aliases):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE hw_dict{i} AS SELECT v, (row_number() OVER (ORDER BY v))"
+            f" - 1 AS code FROM (SELECT DISTINCT {a} AS v FROM hw_groups)"
+        )
+        rows = con.execute(f"SELECT v FROM hw_dict{i} ORDER BY code").fetchall()
+        dictionaries.append([str(r[0]) for r in rows])
+    codes_sql = ", ".join(f"d{i}.code AS k{i}" for i in range(len(aliases)))
+    joins = " ".join(f"JOIN hw_dict{i} d{i} ON d{i}.v = g.{a}" for i, a in enumerate(aliases))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE hw_finest AS SELECT g.*, {codes_sql},"
+        f" (row_number() OVER ()) - 1 AS row_id FROM hw_groups g {joins}"
+    )
+    con.execute("DROP TABLE hw_groups")
+    k_cols = ", ".join(f"k{i}" for i in range(len(aliases)))
+    data = con.execute(f"SELECT {k_cols}, n FROM hw_finest ORDER BY row_id").fetchnumpy()
     counts = np.asarray(data["n"], dtype=np.int64)
-    if len(qi):
-        codes = np.stack([np.asarray(data[a], dtype=np.int64) for a in aliases[: len(qi)]], axis=1)
-    else:
-        codes = np.zeros((len(counts), 0), dtype=np.int64)
-    hist = Histogram(
+    q = len(qi)
+    codes = (
+        np.stack([np.asarray(data[f"k{i}"], dtype=np.int64) for i in range(q)], axis=1)
+        if q
+        else np.zeros((len(counts), 0), dtype=np.int64)
+    )
+    return Histogram(
         columns=tuple(qi),
-        values=tuple(dictionaries[: len(qi)]),
+        values=tuple(dictionaries[:q]),
         codes=codes,
         counts=counts,
+        sensitive_values=dictionaries[-1] if sensitive else None,
+        sensitive=np.asarray(data[f"k{q}"], dtype=np.int64) if sensitive else None,
+        sensitive_column=sensitive,
     )
-    if sensitive:
-        return Histogram(
-            columns=hist.columns,
-            values=hist.values,
-            codes=hist.codes,
-            counts=hist.counts,
-            sensitive_values=dictionaries[-1],
-            sensitive=np.asarray(data[aliases[-1]], dtype=np.int64),
-        )
-    return hist

@@ -12,8 +12,10 @@ a level-to-level lookup array and re-groups (``np.unique`` on a combined integer
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
+import duckdb
 import numpy as np
 import numpy.typing as npt
 
@@ -24,6 +26,9 @@ from healthwall.errors import TooLarge
 IntArray = npt.NDArray[np.int64]
 _KEY_LIMIT = 1 << 62
 _DENSE_MIN = 1 << 12
+_DENSE_MAX = 1 << 22
+_HASH_MIN = 200_000
+_SCRATCH: list[duckdb.DuckDBPyConnection] = []
 
 
 class Lattice:
@@ -61,6 +66,15 @@ class Lattice:
         return out
 
 
+def _scratch() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB connection for large roll-ups (hash aggregation)."""
+    if not _SCRATCH:
+        con = duckdb.connect(":memory:")
+        con.execute("SET enable_progress_bar = false")
+        _SCRATCH.append(con)
+    return _SCRATCH[0]
+
+
 def group_keys(
     columns: Sequence[IntArray], radices: Sequence[int]
 ) -> tuple[IntArray, int, IntArray]:
@@ -81,22 +95,56 @@ def group_keys(
     return inverse.astype(np.int64).reshape(-1), len(uniq), first.astype(np.int64)
 
 
-@dataclass(frozen=True)
 class NodeTable:
-    """Distinct (label codes[, sensitive]) combinations of one node, with counts."""
+    """Distinct (label codes[, sensitive]) combinations of one node, with counts.
 
-    levels: tuple[int, ...]
-    codes: IntArray  # (F, Q) label codes at ``levels``
-    counts: IntArray
-    sensitive: IntArray | None
-    _memo: dict[tuple[int, int], IntArray] = field(default_factory=dict, compare=False, repr=False)
+    Codes are kept either as a (F, Q) matrix or as one mixed-radix key per row (``dims``), decoded
+    per column only when needed: most checked nodes only need their class sizes.
+    """
+
+    def __init__(
+        self,
+        levels: tuple[int, ...],
+        counts: IntArray,
+        sensitive: IntArray | None,
+        *,
+        codes: IntArray | None = None,
+        key: IntArray | None = None,
+        dims: tuple[int, ...] = (),
+    ) -> None:
+        self.levels = levels
+        self.counts = counts
+        self.sensitive = sensitive
+        self._codes = codes
+        self._key = key
+        self._dims = dims
+        self._memo: dict[tuple[int, int], IntArray] = {}
+
+    @property
+    def codes(self) -> IntArray:
+        """(F, Q) label codes at ``levels``."""
+        if self._codes is None:
+            q = len(self.levels)
+            cols = [self.column(j) for j in range(q)]
+            self._codes = (
+                np.stack(cols, axis=1) if cols else np.zeros((len(self.counts), 0), np.int64)
+            )
+        return self._codes
+
+    def column(self, j: int) -> IntArray:
+        """Label codes of column ``j``."""
+        if self._codes is not None:
+            return self._codes[:, j]
+        assert self._key is not None
+        stride = int(np.prod(self._dims[j + 1 :], dtype=np.int64))
+        return np.asarray((self._key // stride) % self._dims[j], dtype=np.int64)
 
     @classmethod
     def finest(cls, hist: Histogram, encoded: Sequence[EncodedHierarchy]) -> NodeTable:
         """The bottom node: data value codes mapped to level-0 label codes."""
         cols = [enc.level_maps[0][hist.codes[:, j]] for j, enc in enumerate(encoded)]
         codes = np.stack(cols, axis=1) if cols else hist.codes
-        return cls((0,) * len(encoded), codes, hist.counts, hist.sensitive)
+        return cls((0,) * len(encoded), hist.counts, hist.sensitive, codes=codes)
 
     def roll_up(
         self, target: Sequence[int], encoded: Sequence[EncodedHierarchy], n_sensitive: int
@@ -109,13 +157,16 @@ class NodeTable:
             radices.append(n_sensitive)
         levels = tuple(int(t) for t in target)
         span = float(np.prod([max(r, 1) for r in radices], dtype=np.float64))
-        if span <= max(_DENSE_MIN, 2 * len(self.counts)):
+        rows = len(self.counts)
+        if span <= max(_DENSE_MIN, min(8 * rows, _DENSE_MAX)):
             return self._dense(levels, cols, radices, len(encoded))
+        if rows >= _HASH_MIN and span < _KEY_LIMIT:
+            return self._hashed(levels, cols, radices, len(encoded))
         inverse, groups, first = group_keys(cols, radices)
         counts = np.bincount(inverse, weights=self.counts, minlength=groups).astype(np.int64)
         codes = np.stack([c[first] for c in cols[: len(encoded)]], axis=1)
         sens = self.sensitive[first] if self.sensitive is not None else None
-        return NodeTable(levels, codes, counts, sens)
+        return NodeTable(levels, counts, sens, codes=codes)
 
     def _mapped(self, j: int, enc: EncodedHierarchy, level: int) -> IntArray:
         """Column ``j``'s codes at ``level`` (memoized: cached tables are reused as sources)."""
@@ -123,10 +174,36 @@ class NodeTable:
         memo = self._memo
         if key not in memo:
             if level == self.levels[j]:
-                memo[key] = self.codes[:, j]
+                memo[key] = self.column(j)
             else:
-                memo[key] = enc.up(self.levels[j], level)[self.codes[:, j]]
+                memo[key] = enc.up(self.levels[j], level)[self.column(j)]
         return memo[key]
+
+    def _hashed(
+        self, levels: tuple[int, ...], cols: list[IntArray], radices: list[int], q: int
+    ) -> NodeTable:
+        """Group a large table with DuckDB's hash aggregate over one combined integer key."""
+        dims = tuple(max(r, 1) for r in radices)
+        key = np.zeros(len(self.counts), dtype=np.int64)
+        for col, radix in zip(cols, dims, strict=True):
+            key *= radix
+            key += col
+        con = _scratch()
+        con.register("hw_roll", {"k": key, "n": self.counts})
+        res = con.execute("SELECT k, sum(n)::BIGINT AS n FROM hw_roll GROUP BY k").fetchnumpy()
+        con.unregister("hw_roll")
+        return self._keyed(levels, np.asarray(res["k"], dtype=np.int64), res["n"], dims, q)
+
+    def _keyed(
+        self, levels: tuple[int, ...], key: IntArray, counts: Any, dims: tuple[int, ...], q: int
+    ) -> NodeTable:
+        """A table whose rows are mixed-radix keys over ``dims`` (sensitive code last)."""
+        sens = None
+        if self.sensitive is not None:
+            sens = np.asarray(key % dims[q], dtype=np.int64)
+            key = key // dims[q]
+        counts = np.asarray(counts, dtype=np.int64)
+        return NodeTable(levels, counts, sens, key=key, dims=dims[:q])
 
     def _dense(
         self, levels: tuple[int, ...], cols: list[IntArray], radices: list[int], q: int
@@ -140,14 +217,7 @@ class NodeTable:
         )
         total = np.bincount(key, weights=self.counts, minlength=int(np.prod(dims)))
         present = np.flatnonzero(total)
-        parts = np.unravel_index(present, dims)
-        codes = (
-            np.stack([p.astype(np.int64) for p in parts[:q]], axis=1)
-            if q
-            else np.zeros((len(present), 0), dtype=np.int64)
-        )
-        sens = parts[q].astype(np.int64) if self.sensitive is not None else None
-        return NodeTable(levels, codes, total[present].astype(np.int64), sens)
+        return self._keyed(levels, present.astype(np.int64), total[present], dims, q)
 
 
 @dataclass(frozen=True)
@@ -155,24 +225,36 @@ class NodeClasses:
     """The equivalence classes of one node, and (if any) their sensitive value counts."""
 
     levels: tuple[int, ...]
-    codes: IntArray  # (C, Q) label codes of each class
+    table: NodeTable
     sizes: IntArray  # (C,)
+    first: IntArray | None = None  # with a sensitive attribute: first table row of each class
     pair_class: IntArray | None = None  # per (class, sensitive value) pair: class index
     pair_sensitive: IntArray | None = None
     pair_counts: IntArray | None = None
 
+    @property
+    def codes(self) -> IntArray:
+        """(C, Q) label codes of each class."""
+        codes = self.table.codes
+        return codes if self.first is None else codes[self.first]
+
+    def column(self, j: int) -> IntArray:
+        col = self.table.column(j)
+        return col if self.first is None else col[self.first]
+
     @classmethod
     def of(cls, table: NodeTable, encoded: Sequence[EncodedHierarchy]) -> NodeClasses:
         if table.sensitive is None:
-            return cls(table.levels, table.codes, table.counts)
-        cols = [table.codes[:, j] for j in range(table.codes.shape[1])]
+            return cls(table.levels, table, table.counts)
+        cols = [table.column(j) for j in range(len(table.levels))]
         radices = [len(enc.labels[table.levels[j]]) for j, enc in enumerate(encoded)]
         inverse, groups, first = group_keys(cols, radices)
         sizes = np.bincount(inverse, weights=table.counts, minlength=groups).astype(np.int64)
         return cls(
             table.levels,
-            table.codes[first],
+            table,
             sizes,
+            first=first,
             pair_class=inverse,
             pair_sensitive=table.sensitive,
             pair_counts=table.counts,

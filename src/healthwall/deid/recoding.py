@@ -70,11 +70,16 @@ def write_output(
     passes: Sequence[Pass],
     out: Path,
 ) -> int:
-    """Write every row with its quasi-identifiers generalized; returns the number of rows."""
+    """Write every row with its quasi-identifiers generalized; returns the number of rows.
+
+    Each input row finds its histogram row by the (QI[, sensitive]) values it was grouped on.
+    """
     qi = list(hist.columns)
     register_passes(con, hist, encoded, passes)
-    keys = [f"coalesce(CAST(t.{quote(c)} AS VARCHAR), '')" for c in qi]
-    join = " AND ".join(f"p.v{j} = {k}" for j, k in enumerate(keys))
+    key_cols = [*qi, *([hist.sensitive_column] if hist.sensitive_column else [])]
+    join = " AND ".join(
+        f"p.c{j} = coalesce(CAST(t.{quote(c)} AS VARCHAR), '')" for j, c in enumerate(key_cols)
+    )
     select = ", ".join(
         f"p.g{qi.index(c)} AS {quote(c)}" if c in qi else f"t.{quote(c)}" for c in columns
     )
@@ -88,29 +93,45 @@ def register_passes(
     encoded: Sequence[EncodedHierarchy],
     passes: Sequence[Pass],
 ) -> None:
-    """A table: distinct original QI tuple -> released labels (or ``*`` when suppressed)."""
+    """Temp table ``hw_passes``: each histogram row's values, released labels and count.
+
+    Uploaded from numpy are only small arrays: the pass of each histogram row (-1 when
+    suppressed) and, per column and pass, the label of each distinct value; DuckDB joins them.
+    """
     rows = len(hist.counts)
-    labels = [np.full(rows, "*", dtype=object) for _ in hist.columns]
-    for p in passes:
-        for j, enc in enumerate(encoded):
-            lab = np.asarray(enc.labels[p.levels[j]], dtype=object)
-            mapped = lab[enc.level_maps[p.levels[j]][hist.codes[:, j]]]
-            labels[j][p.released] = mapped[p.released]
-    data: dict[str, npt.NDArray[Any]] = {
-        f"v{j}": np.asarray(hist.values[j], dtype=str)[hist.codes[:, j]]
-        for j in range(len(hist.columns))
-    }
-    data.update({f"g{j}": labels[j].astype(str) for j in range(len(labels))})
-    data["n"] = hist.counts
-    # a dict of numpy arrays: DuckDB scans it directly (no pandas/arrow conversion at start-up)
-    con.register("hw_passes_view", data)
-    keys = ", ".join(k for k in data if k != "n")
-    # with a sensitive attribute the histogram is finer than the QI tuple: one row per QI tuple
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE hw_passes AS SELECT {keys}, sum(n) AS n"
-        " FROM hw_passes_view GROUP BY ALL"
+    assign = np.full(rows, -1, dtype=np.int64)
+    for index, p in enumerate(passes):
+        assign[p.released] = index
+    _upload(con, "hw_assign", {"row_id": np.arange(rows, dtype=np.int64), "pass": assign})
+    for j, enc in enumerate(encoded):
+        n_values = len(hist.values[j])
+        parts = {"pass": [], "code": [], "label": []}  # type: dict[str, list[npt.NDArray[Any]]]
+        for index, p in enumerate(passes):
+            level = p.levels[j]
+            parts["pass"].append(np.full(n_values, index, dtype=np.int64))
+            parts["code"].append(np.arange(n_values, dtype=np.int64))
+            parts["label"].append(np.asarray(enc.labels[level], dtype=str)[enc.level_maps[level]])
+        _upload(con, f"hw_label{j}", {k: np.concatenate(v) for k, v in parts.items()})
+    labels = ", ".join(
+        f"CASE WHEN a.pass < 0 THEN '*' ELSE l{j}.label END AS g{j}" for j in range(len(encoded))
     )
-    con.unregister("hw_passes_view")
+    joins = " ".join(
+        f"LEFT JOIN hw_label{j} l{j} ON l{j}.pass = a.pass AND l{j}.code = f.k{j}"
+        for j in range(len(encoded))
+    )
+    n_keys = len(encoded) + (1 if hist.sensitive is not None else 0)
+    values = ", ".join(f"f.c{j}" for j in range(n_keys))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE hw_passes AS SELECT {values}, {labels}, f.n"
+        f" FROM hw_finest f JOIN hw_assign a ON a.row_id = f.row_id {joins}"
+    )
+
+
+def _upload(con: duckdb.DuckDBPyConnection, name: str, data: dict[str, npt.NDArray[Any]]) -> None:
+    """Copy numpy arrays into a temp table (DuckDB scans a dict of arrays directly)."""
+    con.register(f"{name}_view", data)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_view")
+    con.unregister(f"{name}_view")
 
 
 def output_class_sizes(con: duckdb.DuckDBPyConnection, q: int) -> IntArray:

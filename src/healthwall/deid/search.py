@@ -34,6 +34,7 @@ from healthwall.errors import Refused
 
 EXHAUSTIVE_LIMIT = 2_000_000
 _CACHE = 64
+_CACHE_ROWS = 3_000_000
 
 
 @dataclass
@@ -96,9 +97,13 @@ class Evaluator:
         if source.levels == levels:
             return source
         table = source.roll_up(levels, self.encoded, self.n_sensitive)
-        if len(self._cache) >= _CACHE:
+        while self._cache and (
+            len(self._cache) >= _CACHE
+            or sum(len(t.counts) for t in self._cache.values()) + len(table.counts) > _CACHE_ROWS
+        ):
             self._cache.pop(next(iter(self._cache)))
-        self._cache[levels] = table
+        if len(table.counts) <= _CACHE_ROWS:
+            self._cache[levels] = table
         return table
 
     def evaluate(self, levels: tuple[int, ...]) -> Evaluated:

@@ -191,6 +191,7 @@ def _subset(hist: Histogram, mask: npt.NDArray[np.bool_]) -> Histogram:
         counts=hist.counts[mask],
         sensitive_values=hist.sensitive_values,
         sensitive=hist.sensitive[mask] if hist.sensitive is not None else None,
+        sensitive_column=hist.sensitive_column,
     )
 
 
