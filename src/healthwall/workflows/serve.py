@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from healthwall.model.request import Request
 from healthwall.secrets import resolve_secret
 from healthwall.workflows import aggregates
 from healthwall.workflows.accounting import accounting_for
+from healthwall.workflows.batching import GroupCommitter, PooledSubmitter
 from healthwall.workflows.credentials import CredentialStore
 from healthwall.workflows.gateway import Gateway, GatewaySettings
 
@@ -101,11 +103,21 @@ class Runtime:
     credentials: CredentialStore
     aggregate_settings: aggregates.AggregateSettings
     jurisdiction: str
+    submitter: PooledSubmitter | GroupCommitter | None = None
+
+    def __post_init__(self) -> None:
+        if self.submitter is None:
+            self.submitter = _submitter(self.gateway)
 
     # record requests -----------------------------------------------------------------------
     def submit(self, request: Request) -> Decision:
         """Decide (and, when permitted, release and record) one record request."""
         return self.gateway.submit(request)
+
+    def submit_async(self, request: Request) -> Future[Decision]:
+        """As :meth:`submit`, off the caller's thread (group-committed when the gateway can)."""
+        assert self.submitter is not None
+        return self.submitter.submit(request)
 
     def get(self, request_id: str, requester_id: str | None) -> Decision:
         """A decision by id; a requester sees only its own (else NotFound, revealing nothing)."""
@@ -157,8 +169,18 @@ class Runtime:
         return self.ledger.inclusion_proof(index).to_json()
 
     def close(self) -> None:
+        if self.submitter is not None:
+            self.submitter.close()
         self.credentials.close()
         self.ledger.close()
+
+
+def _submitter(gateway: Gateway) -> PooledSubmitter | GroupCommitter:
+    """Group commit when the gateway has ``submit_many`` (one transaction per batch)."""
+    submit_many = getattr(gateway, "submit_many", None)
+    if callable(submit_many):
+        return GroupCommitter(submit_many)
+    return PooledSubmitter(gateway.submit)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ existence of other requests is not revealed). Officers and auditors read every r
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path
@@ -37,7 +38,8 @@ async def submit_request(
     """Decide a record request: permit, deny or review, with reasons and released elements."""
     if body.requester.id != principal.id:
         raise Forbidden("requester.id must be the API key's requester", field="requester.id")
-    return ctx.runtime.submit(body).to_json()
+    decision = await asyncio.wrap_future(ctx.runtime.submit_async(body))
+    return decision.to_json()
 
 
 @router.get("/requests/{request_id}", response_model=Decision, responses=_ERRORS)

@@ -1,0 +1,95 @@
+"""Running decisions off the event loop, and group commit when the gateway supports it.
+
+Every decision ends with a durable ledger commit (SQLite ``synchronous=FULL``: one fsync, about
+6 ms on this machine's disk), so one decision per transaction caps a deployment at roughly 150
+decisions/s however fast the rest is. Two remedies, chosen at start-up:
+
+- :class:`PooledSubmitter` -- decisions run on a small thread pool, so the HTTP event loop never
+  blocks and one request's store lookup overlaps another's commit (the gateway serializes the
+  ledger writer and the store itself).
+- :class:`GroupCommitter` -- when the gateway offers ``submit_many(requests)`` (decide each, then
+  record the whole batch in ONE ledger transaction; per-request failures returned in place), the
+  requests that arrive while a commit is in flight are gathered into the next batch: one fsync
+  for many decisions, each still durable before its response is sent.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from healthwall.model.decision import Decision
+from healthwall.model.request import Request
+
+SubmitOne = Callable[[Request], Decision]
+SubmitMany = Callable[[Sequence[Request]], Sequence[Decision | Exception]]
+
+
+class PooledSubmitter:
+    """Decisions on a thread pool (no batching)."""
+
+    def __init__(self, submit: SubmitOne, workers: int = 4) -> None:
+        self._submit = submit
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hw-decide")
+
+    def submit(self, request: Request) -> Future[Decision]:
+        return self._pool.submit(self._submit, request)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+class GroupCommitter:
+    """One thread drains the queue into batches of at most ``max_batch`` for ``submit_many``."""
+
+    def __init__(self, submit_many: SubmitMany, max_batch: int = 128) -> None:
+        self._submit_many = submit_many
+        self._max = max_batch
+        self._queue: queue.SimpleQueue[tuple[Request, Future[Decision]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._run, name="hw-group-commit", daemon=True)
+        self._thread.start()
+
+    def submit(self, request: Request) -> Future[Decision]:
+        future: Future[Decision] = Future()
+        self._queue.put((request, future))
+        return future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self._max:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(item)
+            self._commit(batch)
+
+    def _commit(self, batch: list[tuple[Request, Future[Decision]]]) -> None:
+        try:
+            results = self._submit_many([request for request, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError("submit_many returned a result per request")
+        except Exception as exc:  # the whole batch failed: nothing was recorded
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
