@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,14 +41,23 @@ FloatArray = npt.NDArray[np.float64]
 Vector = Callable[[FloatArray], FloatArray]
 
 ACCURACY = 1e-6  # ARX's default solver accuracy
+MAX_EVALUATIONS = 400  # per start point
 DANKAR_FRACTION = 0.1  # Dankar et al.: Pitman for small sampling fractions
 
 
-def _valid(value: float, population: float) -> float | None:
-    """ARX's check: an estimate is usable when finite, positive and at most the population."""
+def _valid(value: float, population: float, bound: float | None = None) -> float | None:
+    """ARX's check (finite, positive, at most the population), then at most ``bound``.
+
+    ``bound`` is ``c1 / p``: a population unique that is sampled is a sample unique, so in
+    expectation there are at most ``c1 / p`` population uniques; larger estimates are clipped.
+    """
     if not math.isfinite(value) or value <= 0.0 or value > population:
         return None
-    return value
+    return min(value, bound) if bound is not None else value
+
+
+def _uniques_bound(hist: ClassHistogram, population: float) -> float:
+    return hist.count_of_size(1) * population / hist.records
 
 
 def _solve(
@@ -55,12 +65,17 @@ def _solve(
 ) -> FloatArray | None:
     """First root of a 2-D system reached from any start point, or ``None``."""
     for start in starts:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            sol = optimize.root(func, np.array(start, dtype=np.float64), jac=jac, method="hybr")
-        x = np.asarray(sol.x, dtype=np.float64)
-        with np.errstate(all="ignore"):
-            residual = func(x)
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                x0 = np.array(start, dtype=np.float64)
+                sol = optimize.root(
+                    func, x0, jac=jac, method="hybr", options={"maxfev": MAX_EVALUATIONS}
+                )
+                x = np.asarray(sol.x, dtype=np.float64)
+                residual = func(x)
+        except (ArithmeticError, ValueError):
+            continue
         if np.all(np.isfinite(x)) and np.all(np.abs(residual) <= ACCURACY):
             return x
     return None
@@ -80,12 +95,14 @@ def _pitman_system(hist: ClassHistogram) -> tuple[Vector, Vector]:
 
     def parts(x: FloatArray) -> tuple[float, ...]:
         t, a = float(x[0]), float(x[1])
+        if not (0.0 < a < 1.0 and t > -a and math.isfinite(t)):
+            raise ValueError("outside the Pitman model's parameter space")
         v1 = special.digamma(um1 + t / a + 1.0)
-        v2 = special.polygamma(1, um1 + t / a + 1.0)
-        v3 = special.polygamma(1, t / a + 1.0)
+        v2 = _trigamma(um1 + t / a + 1.0)
+        v3 = _trigamma(t / a + 1.0)
         v4 = special.digamma(t / a + 1.0)
         o4 = float(np.dot(cs, special.digamma(ks - a) - special.digamma(1.0 - a)))
-        d4 = float(np.dot(cs, special.polygamma(1, 1.0 - a) - special.polygamma(1, ks - a)))
+        d4 = float(np.dot(cs, _trigamma(1.0 - a) - _trigamma(ks - a)))
         return t, a, v1, v2, v3, v4, o4, d4
 
     def func(x: FloatArray) -> FloatArray:
@@ -101,10 +118,15 @@ def _pitman_system(hist: ClassHistogram) -> tuple[Vector, Vector]:
         d1 = (v3 - v2) / a2
         d5 = (a * v1 + t * v2 - a * v4 - t * v3) / (a2 * a)
         d3 = (a2 * um1 - t * t * v2 + t * t * v3 - 2 * a * t * v1 + 2 * a * t * v4) / (a2 * a2)
-        d2 = special.polygamma(1, t + 1.0) - special.polygamma(1, n + t)
+        d2 = _trigamma(t + 1.0) - _trigamma(n + t)
         return np.array([[d2 - d1, -d5], [-d5, -d3 - d4]], dtype=np.float64)
 
     return func, jac
+
+
+def _trigamma(x: npt.ArrayLike) -> Any:
+    """psi'(x) = zeta(2, x) for x > 0."""
+    return special.zeta(2.0, x)
 
 
 def _pitman_start(hist: ClassHistogram) -> tuple[float, float]:
@@ -137,7 +159,7 @@ def pitman_uniques(hist: ClassHistogram, population_size: float) -> float | None
         value = math.exp(
             special.gammaln(t + 1.0) - special.gammaln(t + a) + a * math.log(population_size)
         )
-    return _valid(value, population_size)
+    return _valid(value, population_size, _uniques_bound(hist, population_size))
 
 
 # --------------------------------------------------------------------------- Zayatz
@@ -239,7 +261,7 @@ def snb_uniques(hist: ClassHistogram, population_size: float) -> float | None:
     a, b = float(root[0]), float(root[1])
     if a <= 0.0 or not (0.0 < b <= 1.0):
         return None
-    return _valid(k * b**a, population_size)
+    return _valid(k * b**a, population_size, _uniques_bound(hist, population_size))
 
 
 # --------------------------------------------------------------------------- Dankar

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
 from healthwall.errors import InvalidInput
 from healthwall.model.risk import (
@@ -78,16 +77,56 @@ def prosecutor_risk(hist: ClassHistogram, threshold: float = DEFAULT_THRESHOLD) 
 def expected_inverse_population_size(sizes: IntArray, sampling_fraction: float) -> FloatArray:
     """``E[1/F | f]`` for each sample class size ``f`` when the sampling fraction is ``p``.
 
-    Under the negative binomial model ``F - f ~ NB(f, p)``; the expectation has the closed form
-    ``(p/f) * 2F1(1, 1; f+1; 1-p)`` (``1/f`` when ``p = 1``; ``p ln(1/p) / (1-p)`` for
-    ``f = 1``). It never exceeds ``1/f``.
+    Under the negative binomial model ``F - f ~ NB(f, p)`` the expectation is
+    ``(p/f) 2F1(1, 1; f+1; 1-p) = p I_f`` with ``I_f = int_0^1 s^(f-1) / (p + (1-p) s) ds``
+    (``1/f`` when ``p = 1``; ``p ln(1/p) / (1-p)`` for ``f = 1``). SciPy's ``hyp2f1`` fails for
+    large ``f`` near ``z = 1``, so ``I_f`` is computed directly: by its power series for
+    ``f >= 30`` (fast for any ``p``), and below that by the stable direction of the recurrence
+    ``(1-p) I_(f+1) + p I_f = 1/f``. Never exceeds ``1/f``.
     """
     p = check_fraction(sampling_fraction)
     f = sizes.astype(np.float64)
-    if p >= 1.0:
+    if p >= 1.0 or f.size == 0:
         return 1.0 / f
-    out = (p / f) * special.hyp2f1(1.0, 1.0, f + 1.0, 1.0 - p)
+    out = np.empty_like(f)
+    large = f >= _SERIES_FROM
+    out[large] = p * _integral_series(f[large], p)
+    if np.any(~large):
+        table = _integral_recurrence(p)  # I_1 .. I_(_SERIES_FROM - 1)
+        out[~large] = p * table[f[~large].astype(np.int64) - 1]
     return np.asarray(np.minimum(out, 1.0 / f), dtype=np.float64)
+
+
+_SERIES_FROM = 30
+_SERIES_TERMS = 400
+
+
+def _integral_series(f: FloatArray, p: float) -> FloatArray:
+    """``I_f = (1/f) sum_m m! f! / (f+m)! (1-p)^m``, summed to negligible terms (f >= 30)."""
+    if f.size == 0:
+        return f
+    q = 1.0 - p
+    m = np.arange(_SERIES_TERMS, dtype=np.float64)
+    ratios = (m[None, :] + 1.0) * q / (f[:, None] + 1.0 + m[None, :])
+    terms = np.cumprod(ratios, axis=1)
+    return np.asarray((1.0 + terms.sum(axis=1)) / f, dtype=np.float64)
+
+
+def _integral_recurrence(p: float) -> FloatArray:
+    """``I_1 .. I_29`` by the recurrence, forward when ``p <= 1/2``, else backward."""
+    q = 1.0 - p
+    top = _SERIES_FROM - 1
+    out = np.empty(top, dtype=np.float64)
+    if p <= 0.5:
+        out[0] = -np.log(p) / q
+        for i in range(1, top):
+            out[i] = (1.0 / i - p * out[i - 1]) / q
+        return out
+    nxt = float(_integral_series(np.array([float(_SERIES_FROM)]), p)[0])
+    for i in range(top, 0, -1):
+        nxt = (1.0 / i - q * nxt) / p
+        out[i - 1] = nxt
+    return out
 
 
 def journalist_risk(
