@@ -228,3 +228,14 @@ def test_gateway_on_postgresql(pg_url: str, store: DuckDBEngine) -> None:
         assert led.verify().ok
     finally:
         led.close()
+
+
+def test_submit_many_is_one_transaction(ledger: Ledger, store: DuckDBEngine) -> None:
+    gw = gateway(ledger, store, max_requests=3)
+    out = gw.submit_many([request() for _ in range(4)])
+    assert [d.decision.decision.value for d in out] == ["permit", "permit", "permit", "deny"]
+    assert ledger.size() == 3 * 3 + 2  # the sweep-denied one has no Released entry
+    before = (ledger.size(), _rows(ledger, requests_table))
+    with pytest.raises(InvalidInput):
+        gw.submit_many([request(request_id="x"), request(request_id="x")])
+    assert (ledger.size(), _rows(ledger, requests_table)) == before

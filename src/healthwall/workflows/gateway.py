@@ -22,6 +22,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from sqlalchemy import select, update
 
 from healthwall.engine.duckdb import open_store
 from healthwall.errors import InvalidInput, NotFound
-from healthwall.ledger.log import Ledger
+from healthwall.ledger.log import Ledger, Writer
 from healthwall.model.codes import Element, Outcome, Purpose, ScopeKind
 from healthwall.model.decision import Decision, LedgerRef, Reason
 from healthwall.model.request import (
@@ -94,12 +95,21 @@ class Disclosure:
     content: dict[str, Any] | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Match:
     """The store's answer: the one patient, and how many matched (None: no lookup was made)."""
 
     patient_id: str | None
     count: int | None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    request: Request
+    request_id: str
+    decision: Decision
+    match: _Match
+    content: dict[str, Any] | None
 
 
 class Gateway:
@@ -115,6 +125,7 @@ class Gateway:
         self.store = open_store(store, read_only=True) if isinstance(store, str | Path) else store
         self.settings = settings or GatewaySettings()
         self._store_lock = threading.Lock()
+        self._columns: dict[str, frozenset[str]] | None = None
         self._record = Recorder(ledger)
         metadata.create_all(ledger.engine)
 
@@ -126,6 +137,20 @@ class Gateway:
 
     def submit_release(self, request: Request | dict[str, Any]) -> Disclosure:
         """As :meth:`submit`, with the released content when something was released."""
+        return self.submit_many([request])[0]
+
+    def submit_many(self, requests: Sequence[Request | dict[str, Any]]) -> list[Disclosure]:
+        """Several requests recorded in ONE ledger transaction (group commit for the service).
+
+        Each is decided, matched and limited exactly as alone (sweep counts see the earlier ones
+        of the batch); if any fails (e.g. a duplicate request_id), none is recorded.
+        """
+        prepared = [self._prepare(r) for r in requests]
+        with self.ledger.writer() as tx:
+            return [self._record_one(tx, p) for p in prepared]
+
+    def _prepare(self, request: Request | dict[str, Any]) -> _Prepared:
+        """Everything outside the transaction: validate, decide, match, fetch."""
         req = request if isinstance(request, Request) else parse_request(request)
         request_id = req.request_id or uuid.uuid4().hex
         decision = decide(
@@ -137,42 +162,50 @@ class Gateway:
         content = None
         if decision.decision is Outcome.PERMIT and match.patient_id and self.store is not None:
             content = self._fetch(match.patient_id, decision)
+        return _Prepared(req, request_id, decision, match, content)
+
+    def _record_one(self, tx: Writer, p: _Prepared) -> Disclosure:
+        """Inside the transaction: sweep limits, the gateway's row, the ledger entries."""
+        req, request_id, decision, match, content = (
+            p.request,
+            p.request_id,
+            p.decision,
+            p.match,
+            p.content,
+        )
         now = time.time()
-        with self.ledger.writer() as tx:
-            if tx.conn.execute(
-                select(requests_table.c.request_id).where(requests_table.c.request_id == request_id)
-            ).first():
-                raise InvalidInput("request_id is already in use", field="request_id")
-            subject = self._subject(req)
-            rule = violated_limit(tx.conn, req, subject, now, self.settings.sweep)
-            if rule is not None:
-                raise_alert(tx.conn, req, request_id, rule, now)
-                decision, content = _sweep_denied(decision), None
-            pending = decision.decision is Outcome.REVIEW
-            tx.conn.execute(
-                requests_table.insert().values(
-                    request_id=request_id,
-                    requester_id=req.requester.id,
-                    requester_kind=req.requester.kind.value,
-                    received=now,
-                    subject=subject,
-                    status=decision.decision.value,
-                    decision="{}",
-                    recipient=json.dumps(_recipient(req)),
-                    request=json.dumps(_without_identifiers(req, request_id)),
-                    purpose=req.purpose.value,
-                    instrument=req.legal_basis.instrument.value,
-                    accountable=accountable(facts_of(req)),
-                    patient_ref=match.patient_id if pending else None,
-                    match_count=match.count if pending else None,
-                )
+        taken = select(requests_table.c.request_id).where(requests_table.c.request_id == request_id)
+        if tx.conn.execute(taken).first():
+            raise InvalidInput("request_id is already in use", field="request_id")
+        subject = self._subject(req)
+        rule = violated_limit(tx.conn, req, subject, now, self.settings.sweep)
+        if rule is not None:
+            raise_alert(tx.conn, req, request_id, rule, now)
+            decision, content = _sweep_denied(decision), None
+        pending = decision.decision is Outcome.REVIEW
+        tx.conn.execute(
+            requests_table.insert().values(
+                request_id=request_id,
+                requester_id=req.requester.id,
+                requester_kind=req.requester.kind.value,
+                received=now,
+                subject=subject,
+                status=decision.decision.value,
+                decision="{}",
+                recipient=json.dumps(_recipient(req)),
+                request=json.dumps(_without_identifiers(req, request_id)),
+                purpose=req.purpose.value,
+                instrument=req.legal_basis.instrument.value,
+                accountable=accountable(facts_of(req)),
+                patient_ref=match.patient_id if pending else None,
+                match_count=match.count if pending else None,
             )
-            patient = match.patient_id
-            self._record.received(tx, req, request_id, patient)
-            decision = self._record.decided(tx, decision, "policy", "")
-            if content is not None and patient is not None:
-                self._record.released(tx, request_id, patient, decision, content)
-            self._store_decision(tx.conn, decision)
+        )
+        self._record.received(tx, req, request_id, match.patient_id)
+        decision = self._record.decided(tx, decision, "policy", "")
+        if content is not None and match.patient_id is not None:
+            self._record.released(tx, request_id, match.patient_id, decision, content)
+        self._store_decision(tx.conn, decision)
         return Disclosure(decision, content)
 
     def _needs_patient(self, req: Request) -> bool:
@@ -188,8 +221,10 @@ class Gateway:
     def _fetch(self, patient_id: str, decision: Decision) -> dict[str, Any]:
         assert self.store is not None
         with self._store_lock:
+            if self._columns is None:
+                self._columns = release.store_columns(self.store)
             return release.fetch(
-                self.store, patient_id, decision.released, decision.withheld_labels
+                self.store, patient_id, decision.released, decision.withheld_labels, self._columns
             )
 
     def _subject(self, req: Request) -> str | None:

@@ -76,6 +76,11 @@ IDENTIFIER_COLUMNS: dict[str, str] = {
 }
 
 
+def store_columns(store: Store) -> dict[str, frozenset[str]]:
+    """Column names of the custodian tables the gateway reads."""
+    return {t: frozenset(store.columns(t)) for t in ("patients", "claims")}
+
+
 def match_patients(store: Store, identifiers: dict[str, str], limit: int = 2) -> list[str]:
     """patient_ids equal on EVERY given identifier (at most ``limit``; 2 tells 'several')."""
     if not identifiers:
@@ -93,10 +98,15 @@ def fetch(
     patient_id: str,
     elements: Sequence[Element],
     withheld_labels: Sequence[Label],
+    columns: dict[str, frozenset[str]] | None = None,
 ) -> dict[str, Any]:
-    """The released content: ``{element: value(s)}``; None for what the custodian does not hold."""
+    """The released content: ``{element: value(s)}``; None for what the custodian does not hold.
+
+    ``columns`` (table -> column names, see :func:`store_columns`) saves a catalog lookup.
+    """
+    columns = columns or store_columns(store)
     content: dict[str, Any] = {}
-    have = set(store.columns("patients"))
+    have = columns["patients"]
     wanted = [e for e in elements if e in PATIENT_COLUMNS]
     if wanted:
         cols = sorted({c for e in wanted for c in PATIENT_COLUMNS[e] if c in have})
@@ -105,7 +115,9 @@ def fetch(
             content[element.value] = {c: row.get(c) for c in PATIENT_COLUMNS[element] if c in have}
     for element in elements:
         if element in CLAIM_COLUMNS:
-            content[element.value] = _claim_rows(store, patient_id, element, withheld_labels)
+            content[element.value] = _claim_rows(
+                store, patient_id, element, withheld_labels, columns["claims"]
+            )
         elif element not in PATIENT_COLUMNS:
             content[element.value] = None  # not held by the custodian store
     return content
@@ -121,10 +133,13 @@ def _patient_row(store: Store, patient_id: str, cols: list[str]) -> dict[str, An
 
 
 def _claim_rows(
-    store: Store, patient_id: str, element: Element, withheld_labels: Sequence[Label]
+    store: Store,
+    patient_id: str,
+    element: Element,
+    withheld_labels: Sequence[Label],
+    have: frozenset[str],
 ) -> list[dict[str, Any]]:
     columns, row_filter = CLAIM_COLUMNS[element]
-    have = set(store.columns("claims"))
     cols = [c for c in columns if c in have]
     select = ", ".join(store.dialect.quote(c) for c in cols)
     where = ["CAST(patient_id AS VARCHAR) = ?"]
