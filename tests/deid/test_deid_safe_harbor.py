@@ -71,23 +71,41 @@ def test_joined_extract_treats_every_kind(joined, rows: Rows) -> None:  # type: 
 
 def test_report_counts_match_the_data(joined, rows: Rows) -> None:  # type: ignore[no-untyped-def]
     req, report, claims, patients = joined
-    patient_rows = {p["patient_id"]: p for p in rows(patients)}
-    lines = [patient_rows[c["patient_id"]] for c in rows(claims)]
+    people, lines = rows(patients), rows(claims)
+    assert report.inputs == [str(claims), str(patients)]
+    assert report.input_rows == [len(lines), len(people)]
     counts = {c.column: c for c in report.counts}
-    suppressed = sum(expected_zip3(str(p["zip"])) == "000" for p in lines)
+    assert counts["zip"].counted_over == str(patients)  # patient columns: per patient record
+    assert counts["service_date"].counted_over == str(claims)  # claim columns: per claim line
+    suppressed = sum(expected_zip3(str(p["zip"])) == "000" for p in people)
     assert counts["zip"].suppressed == suppressed
-    assert counts["zip"].transformed == len(lines) - suppressed
-    old = sum(p["birth_date"].year <= REFERENCE.year - 90 for p in lines)  # type: ignore[attr-defined]
+    assert counts["zip"].transformed == len(people) - suppressed
+    old = sum(p["birth_date"].year <= REFERENCE.year - 90 for p in people)  # type: ignore[attr-defined]
     assert counts["birth_date"].nulled == old and old > 0
-    assert counts["birth_date"].transformed == len(lines) - old
-    assert counts["ssn"].dropped == len(lines)
+    assert counts["birth_date"].transformed == len(people) - old
+    assert counts["ssn"].dropped == len(people)
     assert counts["patient_id"].transformed == len(lines)
     assert counts["claim_id"].dropped == len(lines)
+    assert counts["service_date"].transformed == len(lines)
     treatments = {c.column: c.treatment.value for c in report.columns}
     assert treatments["zip"] == "zip3" and treatments["patient_id"] == "pseudonymize"
     assert report.verification.passed and report.zip_table == "census-2010"
     assert report.output_sha256 == hashlib.sha256(req.output.read_bytes()).hexdigest()
     assert report.input_sha256[0] == hashlib.sha256(claims.read_bytes()).hexdigest()
+
+
+def test_single_input_counts(make_patients, key_file, tmp_path, rows: Rows) -> None:  # type: ignore[no-untyped-def]
+    src = make_patients(120)
+    req = DeidRequest(input=str(src), output=tmp_path / "o.csv", recipient="r",
+                      key_ref=f"file:{key_file}", reference_date=REFERENCE)  # fmt: skip
+    report = deidentify(req)
+    people = rows(src)
+    counts = {c.column: c for c in report.counts}
+    assert report.rows_in == report.rows_out == len(people) == report.input_rows[0]
+    suppressed = sum(expected_zip3(str(p["zip"])) == "000" for p in people)
+    assert counts["zip"].suppressed == suppressed
+    assert counts["email"].dropped == counts["email"].non_null_in == len(people)
+    assert counts["patient_id"].transformed == len(people)
 
 
 def test_report_files_hold_no_values(joined, rows: Rows) -> None:  # type: ignore[no-untyped-def]

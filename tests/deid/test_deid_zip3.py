@@ -7,7 +7,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from healthwall.deid.sql import CompileContext, compile_extract
+from healthwall.deid.sql import CompileContext, Side, compile_extract
 from healthwall.deid.zip3 import zip3_table
 from healthwall.errors import ConfigError
 from healthwall.model.deid import ColumnTreatment, Treatment
@@ -63,7 +63,7 @@ def test_zip3_transform_in_sql(name: str) -> None:
     con.executemany("INSERT INTO t VALUES (?, ?)", [[v, v] for v in values] + [["null", None]])
     plan = [_treat("orig", Treatment.KEEP), _treat("zip", Treatment.ZIP3)]
     ctx = CompileContext({"orig": "VARCHAR", "zip": "VARCHAR"}, table, date(2026, 1, 1))
-    compiled = compile_extract("SELECT * FROM t", plan, ctx)
+    compiled = compile_extract(Side("SELECT * FROM t", ["orig", "zip"]), plan, ctx)
     out = dict(con.execute(compiled.select_sql, compiled.params).fetchall())
     assert len(out) == len(values) + 1
     for z in restricted + absent:

@@ -1,11 +1,14 @@
 """Compile a plan of column treatments into ONE DuckDB statement (and one count query).
 
-The extract is a single ``SELECT`` over the source relation ``src``: keyed tokens (and date
-shifts) are computed once per distinct patient key in a ``tok`` CTE and joined back, ZIP3
-prefixes are checked by joining a one-column table of the allowed prefixes (a hash join is an
-order of magnitude faster than an 880-item ``IN`` list). Keys and the prefix list travel as
-parameters, never in the SQL text. The count query applies the same expressions to the input to
-tell how many values each treatment changed.
+The extract is a single ``SELECT``. For one input, keyed tokens (and date shifts) are computed
+once per distinct patient key (``tok``) and joined back. For claims joined to their patients,
+the patient columns are transformed on the patient side first -- once per patient, not once per
+claim line -- together with the patient's token and shift, and only then joined to the claims.
+ZIP3 prefixes are checked by joining a one-column table of the allowed prefixes (a hash join is
+an order of magnitude faster than an 880-item ``IN`` list). Keys and the prefix list travel as
+parameters, never in the SQL text. The count query applies the same expressions to the input
+to tell what each treatment changed: claim columns per claim line, patient columns per patient
+record (one cheap scan of each input; no second join).
 """
 
 from __future__ import annotations
@@ -82,6 +85,14 @@ def age_sql(ref: str) -> str:
 
 
 @dataclass(frozen=True)
+class Side:
+    """One base relation of the extract and the columns it contributes."""
+
+    relation: str
+    columns: list[str]
+
+
+@dataclass(frozen=True)
 class CompileContext:
     """Everything the compiler needs besides the plan."""
 
@@ -101,17 +112,26 @@ class Compiled:
     count_sql: str
     params: dict[str, object]
     count_params: dict[str, object]
-    count_columns: list[tuple[str, str]] = field(default_factory=list)  # (column, measure)
+    #: (column, measure) of each value of the count row; ROWS starts the next input's counts
+    count_columns: list[tuple[str, str]] = field(default_factory=list)
+
+
+ROWS = ("*", "rows")
 
 
 class _Builder:
-    def __init__(self, ctx: CompileContext) -> None:
+    """Expressions and count predicates for the columns of one side, read as ``src``."""
+
+    def __init__(self, ctx: CompileContext, params: SqlParams) -> None:
         self.ctx = ctx
-        self.params = SqlParams()
+        self.params = params
         self.selects: list[str] = []
+        self.kept: list[str] = []  # columns that are in the output, in order
         self.counts: list[tuple[str, str, str]] = []  # column, measure, aggregate SQL
         self.zip_joins: list[str] = []
-        self.uses_tok = False
+        self.token_expr = "tok.t"
+        self.shift_expr = "tok.s"
+        self.uses_key = False
 
     def ref(self, column: str) -> str:
         return f"src.{q(column)}"
@@ -122,17 +142,18 @@ class _Builder:
         self.zip_joins.append(f"LEFT JOIN zip_ok AS {alias} ON left({z5}, 3) = {alias}.z")
         return f"{alias}.z"
 
-    def count(self, column: str, measure: str, agg: str) -> None:
-        self.counts.append((column, measure, agg))
+    def count(self, column: str, measure: str, predicate: str) -> None:
+        self.counts.append((column, measure, f"count(*) FILTER (WHERE {predicate})"))
 
     def add(self, t: ColumnTreatment) -> None:
         col, ref = t.column, self.ref(t.column)
-        self.count(col, "non_null_in", f"count({ref})")
+        self.count(col, "non_null_in", f"{ref} IS NOT NULL")
         expr = self.expression(t, ref)
         if expr is None:
-            self.count(col, "dropped", f"count({ref})")
+            self.count(col, "dropped", f"{ref} IS NOT NULL")
             return
         self.selects.append(f"{expr} AS {q(col)}")
+        self.kept.append(col)
 
     def expression(self, t: ColumnTreatment, ref: str) -> str | None:
         typ = self.ctx.types[t.column]
@@ -148,103 +169,182 @@ class _Builder:
 
     def _pseudonymize(self, column: str, ref: str, typ: str) -> str:
         self._need_key("pseudonym", column)
-        self.uses_tok = True
-        self.count(column, "transformed", f"count({ref})")
-        return "tok.t"
+        self.count(column, "transformed", f"{ref} IS NOT NULL")
+        return self.token_expr
 
     def _zip3(self, column: str, ref: str, typ: str) -> str:
         allowed = self.zip_join(column)
         kept = f"WHEN {allowed} IS NOT NULL THEN {allowed}"
         expr = f"CASE WHEN {ref} IS NULL THEN NULL {kept} ELSE '000' END"
-        self.count(column, "suppressed", f"count_if({expr} = '000')")
-        self.count(column, "transformed", f"count_if({expr} <> '000')")
+        self.count(column, "suppressed", f"{expr} = '000'")
+        self.count(column, "transformed", f"{expr} <> '000'")
         return expr
+
+    def _nulled(self, column: str, ref: str, expr: str) -> None:
+        self.count(column, "nulled", f"{ref} IS NOT NULL AND {expr} IS NULL")
 
     def _zip5(self, column: str, ref: str, typ: str) -> str:
         expr = zip5_sql(ref, typ)
-        self.count(column, "nulled", f"count({ref}) - count({expr})")
-        self.count(column, "transformed", f"count_if({expr} <> CAST({ref} AS VARCHAR))")
+        self._nulled(column, ref, expr)
+        self.count(column, "transformed", f"{expr} <> CAST({ref} AS VARCHAR)")
         return expr
 
     def _year(self, column: str, ref: str, typ: str) -> str:
         expr = year_sql(ref, typ)
-        self.count(column, "nulled", f"count({ref}) - count({expr})")
-        self.count(column, "transformed", f"count({expr})")
+        self._nulled(column, ref, expr)
+        self.count(column, "transformed", f"{expr} IS NOT NULL")
         return expr
 
     def _birth_year(self, column: str, ref: str, typ: str) -> str:
         year = year_sql(ref, typ)
         cutoff = self.ctx.reference_date.year - 90
         expr = f"CASE WHEN {year} > {cutoff} THEN {year} END"
-        self.count(column, "nulled", f"count({ref}) - count({expr})")
-        self.count(column, "transformed", f"count({expr})")
+        self._nulled(column, ref, expr)
+        self.count(column, "transformed", f"{expr} IS NOT NULL")
         return expr
 
     def _age_90(self, column: str, ref: str, typ: str) -> str:
         expr = age_sql(ref)
-        self.count(column, "nulled", f"count({ref}) - count({expr})")
-        self.count(column, "suppressed", f"count_if({expr} = '90+')")
-        changed = f"{expr} <> '90+' AND {expr} <> CAST({ref} AS VARCHAR)"
-        self.count(column, "transformed", f"count_if({changed})")
+        self._nulled(column, ref, expr)
+        self.count(column, "suppressed", f"{expr} = '90+'")
+        self.count(column, "transformed", f"{expr} <> '90+' AND {expr} <> CAST({ref} AS VARCHAR)")
         return expr
 
     def _date_shift(self, column: str, ref: str, typ: str) -> str:
         self._need_key("date shift", column)
-        self.uses_tok = True
         pk = self.ref(self.ctx.patient_key or "")
-        shifted = f"CASE WHEN {pk} IS NOT NULL THEN {date_sql(ref, typ)} END"
-        self.count(column, "nulled", f"count({ref}) - count({shifted})")
-        self.count(column, "transformed", f"count({shifted})")
+        shiftable = f"{pk} IS NOT NULL AND {date_sql(ref, typ)} IS NOT NULL"
+        self.count(column, "nulled", f"{ref} IS NOT NULL AND NOT ({shiftable})")
+        self.count(column, "transformed", shiftable)
+        days = f"CAST({self.shift_expr} AS INTEGER)"
         if typ.upper().startswith("TIMESTAMP"):
-            return f"{ref} + to_days(CAST(tok.s AS INTEGER))"
-        return f"{date_sql(ref, typ)} + CAST(tok.s AS INTEGER)"
+            return f"{ref} + to_days({days})"
+        return f"{date_sql(ref, typ)} + {days}"
 
     def _need_key(self, what: str, column: str) -> None:
         if self.ctx.key is None or self.ctx.patient_key is None:
             raise ConfigError(f"column {column}: {what} needs a recipient key and a patient key")
+        self.uses_key = True
 
-    def tok_cte(self) -> str:
-        key, pk = self.ctx.key, self.ctx.patient_key
-        assert key is not None and pk is not None
-        k = "d.k"
-        cols = [f"{k} AS k", f"{token_sql(key, k, self.params)} AS t"]
-        if self.ctx.date_shift_days is not None:
-            cols.append(f"{shift_days_sql(key, k, self.ctx.date_shift_days, self.params)} AS s")
-        distinct = (
-            f"SELECT DISTINCT CAST({q(pk)} AS VARCHAR) AS k FROM src WHERE {q(pk)} IS NOT NULL"
-        )
-        return f"tok AS (SELECT {', '.join(cols)} FROM ({distinct}) AS d)"
+    def token_of(self, ref: str) -> str:
+        assert self.ctx.key is not None
+        return token_sql(self.ctx.key, ref, self.params)
+
+    def shift_of(self, ref: str) -> str:
+        assert self.ctx.key is not None and self.ctx.date_shift_days is not None
+        return shift_days_sql(self.ctx.key, ref, self.ctx.date_shift_days, self.params)
+
+    def aggregates(self) -> list[str]:
+        return [agg for _, _, agg in self.counts]
 
 
-def compile_extract(source_sql: str, plan: list[ColumnTreatment], ctx: CompileContext) -> Compiled:
-    """The one extract statement for ``plan`` over ``source_sql`` and its count query."""
-    b = _Builder(ctx)
+ZIP_CTE = "zip_ok AS (SELECT unnest($zip_allowed) AS z)"
+
+
+def _build(ctx: CompileContext, plan: list[ColumnTreatment], b: _Builder) -> _Builder:
     for treatment in plan:
         b.add(treatment)
-    if not b.selects:
-        raise ConfigError("every column would be dropped: the extract would be empty")
-    ctes = [f"src AS ({source_sql})"]
-    count_ctes = list(ctes)
-    zip_params: dict[str, object] = {}
-    if b.zip_joins:
-        zip_params["zip_allowed"] = sorted(ctx.zip_table.allowed)
-        zip_cte = "zip_ok AS (SELECT unnest($zip_allowed) AS z)"
-        ctes.append(zip_cte)
-        count_ctes.append(zip_cte)
+    return b
+
+
+def _with(zip_used: bool, extra: list[str] | None = None) -> str:
+    ctes = ([ZIP_CTE] if zip_used else []) + (extra or [])
+    return f"WITH {', '.join(ctes)} " if ctes else ""
+
+
+def _compile_single(main: Side, plan: list[ColumnTreatment], ctx: CompileContext) -> Compiled:
+    params = SqlParams()
+    b = _build(ctx, plan, _Builder(ctx, params))
     joins = list(b.zip_joins)
-    if b.uses_tok:
-        ctes.append(b.tok_cte())
+    extra: list[str] = []
+    if b.uses_key:
         pk = q(ctx.patient_key or "")
+        k = "d.k"
+        cols = [f"{k} AS k", f"{b.token_of(k)} AS t"]
+        if ctx.date_shift_days is not None:
+            cols.append(f"{b.shift_of(k)} AS s")
+        keys = f"SELECT DISTINCT CAST({pk} AS VARCHAR) AS k FROM ({main.relation}) AS kr"
+        extra.append(f"tok AS NOT MATERIALIZED (SELECT {', '.join(cols)} FROM ({keys}) AS d)")
         joins.insert(0, f"LEFT JOIN tok ON CAST(src.{pk} AS VARCHAR) = tok.k")
-    select_sql = f"WITH {', '.join(ctes)} SELECT {', '.join(b.selects)} FROM src {' '.join(joins)}"
-    aggs = ["count(*) AS rows_in"] + [f"{agg} AS m{i}" for i, (_, _, agg) in enumerate(b.counts)]
-    count_sql = (
-        f"WITH {', '.join(count_ctes)} SELECT {', '.join(aggs)} FROM src {' '.join(b.zip_joins)}"
+    src = f"({main.relation}) AS src"
+    head = f"{_with(bool(b.zip_joins), extra)}SELECT {', '.join(b.selects)}"
+    select_sql = f"{head} FROM {src} {' '.join(joins)}"
+    aggs = ", ".join(["count(*)", *b.aggregates()])
+    count_sql = f"{_with(bool(b.zip_joins))}SELECT {aggs} FROM {src} {' '.join(b.zip_joins)}"
+    return _compiled(select_sql, count_sql, params, [b], bool(b.zip_joins), ctx)
+
+
+def _compile_joined(
+    main: Side, patients: Side, plan: list[ColumnTreatment], ctx: CompileContext
+) -> Compiled:
+    params = SqlParams()
+    pk = q(ctx.patient_key or "")
+    on_patient = {t.column for t in plan} & set(patients.columns)
+    claim_plan = [t for t in plan if t.column not in on_patient]
+    patient_plan = [t for t in plan if t.column in on_patient]
+    pb = _Builder(ctx, params)
+    cb = _Builder(ctx, params)
+    if ctx.key is not None:
+        cb.token_expr = (
+            f"CASE WHEN p.__hw_k IS NOT NULL THEN p.__hw_t ELSE {cb.token_of(f'src.{pk}')} END"
+        )
+        if ctx.date_shift_days is not None:
+            inline = cb.shift_of(f"src.{pk}")
+            cb.shift_expr = f"CASE WHEN p.__hw_k IS NOT NULL THEN p.__hw_s ELSE {inline} END"
+            pb.shift_expr = pb.shift_of(f"src.{pk}")
+    _build(ctx, patient_plan, pb)
+    _build(ctx, claim_plan, cb)
+    side = [f"src.{pk} AS __hw_k", *pb.selects]
+    if ctx.key is not None:
+        side.append(f"{pb.token_of(f'src.{pk}')} AS __hw_t")
+        if ctx.date_shift_days is not None:
+            side.append(f"{pb.shift_of(f'src.{pk}')} AS __hw_s")
+    p_sql = f"SELECT {', '.join(side)} FROM ({patients.relation}) AS src {' '.join(pb.zip_joins)}"
+    on = f"CAST(src.{pk} AS VARCHAR) = CAST(p.__hw_k AS VARCHAR)"
+    outs = cb.selects + [f"p.{q(c)}" for c in pb.kept]
+    zip_used = bool(pb.zip_joins or cb.zip_joins)
+    select_sql = (
+        f"{_with(zip_used)}SELECT {', '.join(outs)} FROM ({main.relation}) AS src"
+        f" {' '.join(cb.zip_joins)} LEFT JOIN ({p_sql}) AS p ON {on}"
     )
+    claim_aggs = ", ".join(["count(*)", *cb.aggregates()])
+    claim_part = f"SELECT {claim_aggs} FROM ({main.relation}) AS src {' '.join(cb.zip_joins)}"
+    patient_aggs = ", ".join(["count(*)", *pb.aggregates()])
+    patient_part = (
+        f"SELECT {patient_aggs} FROM ({patients.relation}) AS src {' '.join(pb.zip_joins)}"
+    )
+    count_sql = f"{_with(zip_used)}SELECT * FROM ({claim_part}) AS cc, ({patient_part}) AS pc"
+    return _compiled(select_sql, count_sql, params, [cb, pb], zip_used, ctx)
+
+
+def _compiled(
+    select_sql: str,
+    count_sql: str,
+    params: SqlParams,
+    builders: list[_Builder],
+    zip_used: bool,
+    ctx: CompileContext,
+) -> Compiled:
+    zip_params: dict[str, object] = {}
+    if zip_used:
+        zip_params["zip_allowed"] = sorted(ctx.zip_table.allowed)
     return Compiled(
         select_sql=select_sql,
         count_sql=count_sql,
-        params={**b.params.values, **zip_params},
+        params={**params.values, **zip_params},
         count_params=zip_params,
-        count_columns=[(c, m) for c, m, _ in b.counts],
+        count_columns=[
+            pair for b in builders for pair in [ROWS, *((c, m) for c, m, _ in b.counts)]
+        ],
     )
+
+
+def compile_extract(
+    main: Side, plan: list[ColumnTreatment], ctx: CompileContext, patients: Side | None = None
+) -> Compiled:
+    """The one extract statement for ``plan`` and its count query."""
+    if all(t.treatment is Treatment.DROP for t in plan):
+        raise ConfigError("every column would be dropped: the extract would be empty")
+    if patients is None:
+        return _compile_single(main, plan, ctx)
+    return _compile_joined(main, patients, plan, ctx)

@@ -46,11 +46,13 @@ class ColumnTreatment(BaseModel):
 
 
 class ColumnCounts(BaseModel):
-    """How many values of one column the treatment changed (computed over the input)."""
+    """How many values of one column the treatment changed, counted over the input it came
+    from (claim columns per claim line, patient columns per patient record)."""
 
     model_config = ConfigDict(frozen=True)
 
     column: str
+    counted_over: str  # the input (file or store table) whose rows were counted
     non_null_in: int
     transformed: int  # non-null values replaced by another value (year, token, ZIP3, 90+)
     nulled: int  # non-null values that became NULL (age-revealing birth years, unparseable)
@@ -93,6 +95,8 @@ class DeidReport(BaseModel):
     profile: str
     citation: str
     input: str
+    inputs: list[str]  # every input read: the main one, then the joined patients, if any
+    input_rows: list[int]  # rows of each input, in the same order
     output: str
     output_format: str
     recipient: str | None

@@ -24,7 +24,7 @@ import duckdb
 
 import healthwall
 from healthwall.deid import detect, profiles, pseudonym, source
-from healthwall.deid.sql import CompileContext, Compiled, compile_extract, lit
+from healthwall.deid.sql import ROWS, CompileContext, Compiled, Side, compile_extract, lit
 from healthwall.deid.verify import describe_findings, verify_file
 from healthwall.deid.zip3 import zip3_table
 from healthwall.errors import ConfigError, IntegrityError, InvalidInput, Refused
@@ -61,6 +61,7 @@ class _Run:
     relation: str
     types: dict[str, str]
     inputs: list[source.Source]
+    parts: list[tuple[str, list[str]]]  # each base relation and the columns it contributes
 
 
 def _noop(step: str) -> None:
@@ -82,16 +83,18 @@ def deidentify(req: DeidRequest, progress: Progress = _noop) -> DeidReport:
         options = profiles.PlanOptions(keyed=key is not None, date_shift_days=req.date_shift_days)
         plan = profiles.plan(profile, list(run.types), spec, options)
         progress("scanning for undeclared identifiers")
-        detect.reject_undeclared(detect.find_undeclared(run.con, run.relation, run.types, plan))
+        detect.reject_undeclared(_scan(run, plan))
         reference = req.reference_date or datetime.now(UTC).date()
         ctx = CompileContext(run.types, table, reference, key, patient_key, req.date_shift_days)
-        compiled = compile_extract(run.relation, plan, ctx)
+        sides = [Side(relation, columns) for relation, columns in run.parts]
+        compiled = compile_extract(sides[0], plan, ctx, sides[1] if len(sides) > 1 else None)
         tmp = _temp_path(req.output)
         try:
             progress("writing the extract")
             _copy(run.con, compiled, tmp, out_fmt)
             progress("counting treated values")
-            rows_in, counts = _counts(run.con, compiled)
+            input_rows, counts = _counts(run.con, compiled, [i.label for i in run.inputs])
+            rows_in = input_rows[0]
             progress("verifying the output")
             verdict = verify_file(
                 tmp,
@@ -108,6 +111,8 @@ def deidentify(req: DeidRequest, progress: Progress = _noop) -> DeidReport:
                 profile=profile.name,
                 citation=profile.citation,
                 input=req.input,
+                inputs=[i.label for i in run.inputs],
+                input_rows=input_rows,
                 output=str(req.output),
                 output_format=out_fmt,
                 recipient=req.recipient,
@@ -135,6 +140,16 @@ def deidentify(req: DeidRequest, progress: Progress = _noop) -> DeidReport:
         progress("writing the report")
         write_report(report, req.report)
     return report
+
+
+def _scan(run: _Run, plan: list[ColumnTreatment]) -> list[tuple[str, str]]:
+    """Undeclared identifiers, sampled from each base input (cheaper than sampling the join)."""
+    found: list[tuple[str, str]] = []
+    for relation, columns in run.parts:
+        wanted = set(columns)
+        part_plan = [t for t in plan if t.column in wanted]
+        found += detect.find_undeclared(run.con, relation, run.types, part_plan)
+    return found
 
 
 def _recipient_key(req: DeidRequest) -> bytes | None:
@@ -167,12 +182,15 @@ def _open(req: DeidRequest) -> _Run:
         con.execute(f"SET memory_limit = {lit(MEMORY_LIMIT)}")
         types = source.describe(con, relations[0], inputs[0].label)
         relation = relations[0]
+        parts = [(relations[0], list(types))]
         if req.join_patients is not None:
-            relation, types = _join(con, relations, inputs, types)
+            relation, joined = _join(con, relations, inputs, types)
+            parts.append((relations[1], [c for c in joined if c not in types]))
+            types = joined
     except BaseException:
         con.close()
         raise
-    return _Run(con, relation, types, inputs)
+    return _Run(con, relation, types, inputs, parts)
 
 
 def _join(
@@ -216,18 +234,28 @@ def _copy(con: duckdb.DuckDBPyConnection, compiled: Compiled, tmp: Path, fmt: st
         raise InvalidInput(f"the extract failed ({type(exc).__name__}); check the input") from None
 
 
-def _counts(con: duckdb.DuckDBPyConnection, compiled: Compiled) -> tuple[int, list[ColumnCounts]]:
+def _counts(
+    con: duckdb.DuckDBPyConnection, compiled: Compiled, labels: list[str]
+) -> tuple[list[int], list[ColumnCounts]]:
+    """Rows of each input and the per-column counts, from the one count query."""
     try:
         row = con.execute(compiled.count_sql, compiled.count_params).fetchone()
     except duckdb.Error as exc:
         raise InvalidInput(f"counting failed ({type(exc).__name__})") from None
     assert row is not None
+    rows: list[int] = []
     per: dict[str, dict[str, int]] = {}
-    for (column, measure), value in zip(compiled.count_columns, row[1:], strict=True):
+    origin: dict[str, str] = {}
+    for (column, measure), value in zip(compiled.count_columns, row, strict=True):
+        if (column, measure) == ROWS:
+            rows.append(int(value or 0))
+            continue
         per.setdefault(column, {})[measure] = int(value or 0)
+        origin[column] = labels[len(rows) - 1]
     counts = [
         ColumnCounts(
             column=column,
+            counted_over=origin[column],
             non_null_in=m.get("non_null_in", 0),
             transformed=m.get("transformed", 0),
             nulled=m.get("nulled", 0),
@@ -236,7 +264,7 @@ def _counts(con: duckdb.DuckDBPyConnection, compiled: Compiled) -> tuple[int, li
         )
         for column, m in per.items()
     ]
-    return int(row[0]), counts
+    return rows, counts
 
 
 def _check_verdict(verdict: VerificationResult, rows_in: int) -> None:
