@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, text, tuple_
+from sqlalchemy import Connection, Engine, func, select, text
 
 from healthwall.errors import ConfigError, IntegrityError, InvalidInput, NotFound
 from healthwall.ledger import store
@@ -315,8 +315,14 @@ class Ledger:
             if not 0 <= index < n or n > _size(conn):
                 raise InvalidInput("index/size: outside the ledger", field="index")
             ranges = inclusion_ranges(index, n)
-            path = ranges_to_hashes(ranges, lambda s: _fetch_nodes(conn, s | {(0, index)}))
-            leaf = _fetch_nodes(conn, {(0, index)})[(0, index)]
+            known: dict[Node, bytes] = {}
+
+            def fetch(wanted: set[Node]) -> dict[Node, bytes]:
+                known.update(_fetch_nodes(conn, wanted | {(0, index)}))
+                return known
+
+            path = ranges_to_hashes(ranges, fetch)
+            leaf = known.get((0, index)) or _fetch_nodes(conn, {(0, index)})[(0, index)]
         return InclusionProof(index, n, leaf.hex(), [h.hex() for h in path])
 
     def consistency_proof(self, old: int, new: int | None = None) -> ConsistencyProof:
@@ -384,18 +390,7 @@ def _root(conn: Connection, size: int) -> bytes:
 
 def _fetch_nodes(conn: Connection, wanted: set[Node]) -> dict[Node, bytes]:
     """Hashes of complete subtrees: level 0 from the entries, higher levels from the nodes."""
-    out: dict[Node, bytes] = {}
-    leaves = [i for lvl, i in wanted if lvl == 0]
-    inner = [(lvl, i) for lvl, i in wanted if lvl > 0]
-    if leaves:
-        e = store.entries.c
-        for seq, h in conn.execute(select(e.seq, e.leaf_hash).where(e.seq.in_(leaves))):
-            out[(0, int(seq))] = bytes(h)
-    if inner:
-        n = store.nodes.c
-        q = select(n.level, n.idx, n.hash).where(tuple_(n.level, n.idx).in_(inner))
-        for lvl, i, h in conn.execute(q):
-            out[(int(lvl), int(i))] = bytes(h)
+    out = store.fetch_nodes(conn, wanted)
     missing = wanted - out.keys()
     if missing:
         raise IntegrityError(f"ledger: {len(missing)} stored tree node(s) missing")

@@ -186,3 +186,32 @@ def insert_raw(
             )
     finally:
         cur.close()
+
+
+def fetch_nodes(conn: Connection, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Stored hashes of complete subtrees ``(level, idx)``: leaves from the entries table.
+
+    Point lookups on the primary keys, OR-ed in one statement per table through the DB-API
+    cursor: a row-value ``IN`` list is not index-assisted on SQLite, and proofs must stay well
+    under a millisecond at a million entries.
+    """
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    leaves = sorted(i for lvl, i in wanted if lvl == 0)
+    inner = sorted((lvl, i) for lvl, i in wanted if lvl > 0)
+    out: dict[tuple[int, int], bytes] = {}
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if leaves:
+            marks = ", ".join([mark] * len(leaves))
+            cur.execute(
+                f"SELECT seq, leaf_hash FROM hw_ledger_entries WHERE seq IN ({marks})", leaves
+            )
+            out.update({(0, int(seq)): bytes(h) for seq, h in cur.fetchall()})
+        if inner:
+            terms = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(inner))
+            params = [v for node in inner for v in node]
+            cur.execute(f"SELECT level, idx, hash FROM hw_ledger_nodes WHERE {terms}", params)
+            out.update({(int(lvl), int(i)): bytes(h) for lvl, i, h in cur.fetchall()})
+    finally:
+        cur.close()
+    return out

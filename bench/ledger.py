@@ -1,0 +1,224 @@
+"""Benchmark of the disclosure ledger on SQLite (WAL, synchronous=FULL), on local disk.
+
+Run: ``.venv/bin/python bench/ledger.py [--entries 1000000] [--single 3000]``
+
+1. Durable single appends: one transaction (and one fsync) per entry (target >= 3,000/s).
+   Baseline in the same run: a bare ``sqlite3`` loop of one-row transactions with the same
+   pragmas (the disk's commit ceiling), next to Tessera's published ~2,900 writes/s.
+2. Batched appends: 1,000 entries per transaction (target >= 50,000/s).
+3. Inclusion proof latency at 1M entries (target <= 1 ms), median and p99 over random indexes;
+   consistency proof latency too.
+4. Full verification of 1M entries: recompute every leaf and node, check the checkpoint
+   (target <= 30 s).
+
+Writes bench/results/ledger.json and bench/results/ledger.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from healthwall.ledger import Ledger, generate_key  # noqa: E402
+from healthwall.model.entries import LegalBasisRef, Recipient, Released  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+KEY = b"bench-pseudonym-key-0123456789abcdef"
+
+
+def _entries(ledger: Ledger, start: int, n: int) -> list[Released]:
+    p = ledger.patient_pseudonym(f"bench-patient-{start}")
+    recipient = Recipient(name="County Sheriff", address="1 Court St, Springfield")
+    basis = LegalBasisRef(instrument="court-order", citation="45 CFR 164.512(f)(1)(ii)(A)")
+    return [
+        Released(
+            request_id=f"req-{start + i}",
+            patient=p,
+            recipient=recipient,
+            elements=["name", "address"],
+            content_digest=f"{start + i:064x}",
+            purpose="law-enforcement",
+            legal_basis=basis,
+            accountable=True,
+            description="name and address",
+        )
+        for i in range(n)
+    ]
+
+
+def bare_sqlite_commits(path: Path, n: int) -> float:
+    """Same-run baseline: one-row transactions in WAL + synchronous=FULL, nothing else."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, body BLOB, h BLOB)")
+    body, h = os.urandom(420), os.urandom(32)
+    t0 = time.perf_counter()
+    for i in range(n):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t VALUES (?, ?, ?)", (i, body, h))
+        conn.execute("COMMIT")
+    rate = n / (time.perf_counter() - t0)
+    conn.close()
+    return rate
+
+
+def single_appends(ledger: Ledger, n: int) -> float:
+    entries = _entries(ledger, 10_000_000, n)
+    t0 = time.perf_counter()
+    for e in entries:
+        ledger.append(e)
+    return n / (time.perf_counter() - t0)
+
+
+def batched_appends(ledger: Ledger, total: int, batch: int) -> tuple[float, float]:
+    """Appends/s including entry construction, and excluding it (ledger work only)."""
+    build = 0.0
+    t0 = time.perf_counter()
+    for start in range(0, total, batch):
+        b0 = time.perf_counter()
+        entries = _entries(ledger, start, min(batch, total - start))
+        build += time.perf_counter() - b0
+        with ledger.writer() as tx:
+            tx.append_many(entries)
+    elapsed = time.perf_counter() - t0
+    return total / elapsed, total / (elapsed - build)
+
+
+def proof_latency(ledger: Ledger, samples: int) -> dict[str, float]:
+    size = ledger.size()
+    rng = random.Random(7)
+    inc, cons = [], []
+    for _ in range(samples):
+        i = rng.randrange(size)
+        t0 = time.perf_counter()
+        ledger.inclusion_proof(i, size)
+        inc.append((time.perf_counter() - t0) * 1000)
+        old = rng.randrange(1, size)
+        t0 = time.perf_counter()
+        ledger.consistency_proof(old, size)
+        cons.append((time.perf_counter() - t0) * 1000)
+    q = statistics.quantiles
+    return {
+        "inclusion_ms_median": statistics.median(inc),
+        "inclusion_ms_p99": q(inc, n=100)[98],
+        "consistency_ms_median": statistics.median(cons),
+        "consistency_ms_p99": q(cons, n=100)[98],
+    }
+
+
+def run(entries: int, single: int) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "sqlite": sqlite3.sqlite_version,
+    }
+    with tempfile.TemporaryDirectory(dir=ROOT / "bench") as tmp:
+        out["baseline_bare_sqlite_commits_per_s"] = bare_sqlite_commits(Path(tmp) / "b.db", single)
+        signer = generate_key("bench.healthwall/ledger")
+        url = f"sqlite:///{Path(tmp) / 'ledger.db'}"
+        with Ledger.open(url, pseudonym_key=KEY, signing_key=signer.private_text().encode()) as lg:
+            out["single_appends_per_s"] = single_appends(lg, single)
+            rate, ledger_only = batched_appends(lg, entries, 1000)
+            out["batched_appends_per_s"] = rate
+            out["batched_appends_per_s_excluding_entry_construction"] = ledger_only
+            out["entries"] = lg.size()
+            lg.checkpoint()
+            out.update(proof_latency(lg, 1000))
+            t0 = time.perf_counter()
+            result = lg.verify()
+            out["verify_s"] = time.perf_counter() - t0
+            out["verify_ok"] = result.ok
+            out["db_bytes"] = sum(p.stat().st_size for p in Path(tmp).glob("ledger.db*"))
+    out["targets"] = {
+        "single_appends_per_s": 3000,
+        "batched_appends_per_s": 50000,
+        "inclusion_ms": 1.0,
+        "verify_s_at_1M": 30.0,
+        "tessera_reported_writes_per_s": 2900,
+    }
+    return out
+
+
+def markdown(r: dict[str, Any]) -> str:
+    t = r["targets"]
+    rows = [
+        (
+            "durable single appends/s",
+            f"{r['single_appends_per_s']:,.0f}",
+            f">= {t['single_appends_per_s']:,}",
+        ),
+        (
+            "bare sqlite3 one-row commits/s (same run)",
+            f"{r['baseline_bare_sqlite_commits_per_s']:,.0f}",
+            "disk ceiling",
+        ),
+        (
+            "batched appends/s (1,000 per tx)",
+            f"{r['batched_appends_per_s']:,.0f}",
+            f">= {t['batched_appends_per_s']:,}",
+        ),
+        (
+            "  excluding entry construction",
+            f"{r['batched_appends_per_s_excluding_entry_construction']:,.0f}",
+            "",
+        ),
+        (
+            f"inclusion proof at {r['entries']:,} (median / p99 ms)",
+            f"{r['inclusion_ms_median']:.3f} / {r['inclusion_ms_p99']:.3f}",
+            f"<= {t['inclusion_ms']}",
+        ),
+        (
+            "consistency proof (median / p99 ms)",
+            f"{r['consistency_ms_median']:.3f} / {r['consistency_ms_p99']:.3f}",
+            "",
+        ),
+        (
+            f"full verification of {r['entries']:,} entries (s)",
+            f"{r['verify_s']:.1f} (ok={r['verify_ok']})",
+            f"<= {t['verify_s_at_1M']}",
+        ),
+        ("database size (MB)", f"{r['db_bytes'] / 1e6:,.0f}", ""),
+    ]
+    lines = [
+        "# Ledger benchmark (SQLite, WAL, synchronous=FULL)",
+        "",
+        "| measure | result | target |",
+        "|---|---:|---|",
+    ]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    lines += [
+        "",
+        f"Tessera (for scale) reports about {t['tessera_reported_writes_per_s']:,} writes/s"
+        " on local disk.",
+        f"SQLite {r['sqlite']}, Python {r['machine']['python']}, {r['machine']['cpus']} CPUs.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="ledger benchmark")
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--single", type=int, default=3000)
+    args = parser.parse_args()
+    result = run(args.entries, args.single)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "ledger.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "ledger.md").write_text(markdown(result))
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
