@@ -108,7 +108,11 @@ def adult_job(tmp: Path, runs: int) -> dict[str, Any]:
     records = summary["records"]
     return {
         "job": "Adult 30162 rows, 9 QIs, k=5, suppression 4 %, precomputed entropy",
-        "healthwall_seconds": {"min": min(times), "median": statistics.median(times), "runs": times},
+        "healthwall_seconds": {
+            "min": min(times),
+            "median": statistics.median(times),
+            "runs": times,
+        },
         "cli_startup_seconds_min": min(version),
         "target_seconds": 1.0,
         "healthwall_levels": summary["levels"],
@@ -149,11 +153,16 @@ def make_large(tmp: Path, rows: int) -> Path:
     hdir = tmp / "hier"
     hdir.mkdir(exist_ok=True)
     ages = [str(a) for a in range(95)]
-    dates = [r[0] for r in con.execute(
-        "SELECT strftime(DATE '2020-01-01' + CAST(i AS INTEGER), '%Y-%m-%d') FROM range(1461) t(i)"
-    ).fetchall()]
+    dates = [
+        r[0]
+        for r in con.execute(
+            "SELECT strftime(DATE '2020-01-01' + CAST(i AS INTEGER), '%Y-%m-%d')"
+            " FROM range(1461) t(i)"
+        ).fetchall()
+    ]
     flat = {
-        c: hb.grouped(c, v, []) for c, v in (
+        c: hb.grouped(c, v, [])
+        for c, v in (
             ("sex", ["F", "M"]),
             ("race", ["white", "black", "asian", "native", "other"]),
             ("ethnicity", ["hispanic", "non-hispanic"]),
@@ -175,7 +184,15 @@ def make_large(tmp: Path, rows: int) -> Path:
 def large_job(tmp: Path, rows: int) -> dict[str, Any]:
     data = make_large(tmp, rows)
     out = tmp / "large_out.parquet"
-    cmd = [HW, "anonymize", str(data), "--qi", ",".join(LARGE_QI), "--hierarchies", str(tmp / "hier")]
+    cmd = [
+        HW,
+        "anonymize",
+        str(data),
+        "--qi",
+        ",".join(LARGE_QI),
+        "--hierarchies",
+        str(tmp / "hier"),
+    ]
     cmd += ["--k", "5", "--suppression", "0.04", "--metric", "entropy", "--out", str(out), "--json"]
     elapsed, stdout = timed(cmd)
     summary = json.loads(stdout)
@@ -191,6 +208,13 @@ def large_job(tmp: Path, rows: int) -> dict[str, Any]:
     }
 
 
+def _row(tool: str, seconds: float, u: dict[str, Any]) -> str:
+    return (
+        f"| {tool} | {seconds:.3f} | {u['suppressed']} | {u['classes']}"
+        f" | {u['discernibility']:.0f} |"
+    )
+
+
 def render(result: dict[str, Any]) -> str:
     a = result["adult"]
     lines = [
@@ -202,10 +226,8 @@ def render(result: dict[str, Any]) -> str:
         "",
         "| tool | seconds (min) | suppressed | classes | discernibility |",
         "|---|---|---|---|---|",
-        f"| healthwall | {a['healthwall_seconds']['min']:.3f} | {a['healthwall_utility']['suppressed']}"
-        f" | {a['healthwall_utility']['classes']} | {a['healthwall_utility']['discernibility']:.0f} |",
-        f"| anjana | {a['anjana_seconds']['min']:.3f} | {a['anjana_utility']['suppressed']}"
-        f" | {a['anjana_utility']['classes']} | {a['anjana_utility']['discernibility']:.0f} |",
+        _row("healthwall", a["healthwall_seconds"]["min"], a["healthwall_utility"]),
+        _row("anjana", a["anjana_seconds"]["min"], a["anjana_utility"]),
         "",
         f"- healthwall median {a['healthwall_seconds']['median']:.3f} s (target 1.0 s);"
         f" `healthwall version` alone {a['cli_startup_seconds_min']:.3f} s",

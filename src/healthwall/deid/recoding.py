@@ -69,8 +69,13 @@ def write_output(
     encoded: Sequence[EncodedHierarchy],
     passes: Sequence[Pass],
     out: Path,
+    *,
+    drop_suppressed: bool = False,
 ) -> int:
     """Write every row with its quasi-identifiers generalized; returns the number of rows.
+
+    Suppressed rows get ``*`` in every quasi-identifier (ARX), or are left out entirely with
+    ``drop_suppressed``.
 
     Each input row finds its histogram row by the (QI[, sensitive]) values it was grouped on.
     """
@@ -83,7 +88,8 @@ def write_output(
     select = ", ".join(
         f"p.g{qi.index(c)} AS {quote(c)}" if c in qi else f"t.{quote(c)}" for c in columns
     )
-    sql = f"SELECT {select} FROM ({relation}) t JOIN hw_passes p ON {join}"
+    where = " WHERE p.pass_id >= 0" if drop_suppressed else ""
+    sql = f"SELECT {select} FROM ({relation}) t JOIN hw_passes p ON {join}{where}"
     return _copy(con, sql, out)
 
 
@@ -122,7 +128,8 @@ def register_passes(
     n_keys = len(encoded) + (1 if hist.sensitive is not None else 0)
     values = ", ".join(f"f.c{j}" for j in range(n_keys))
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE hw_passes AS SELECT {values}, {labels}, f.n"
+        f"CREATE OR REPLACE TEMP TABLE hw_passes AS SELECT {values}, {labels}, f.n,"
+        " a.pass AS pass_id"
         f" FROM hw_finest f JOIN hw_assign a ON a.row_id = f.row_id {joins}"
     )
 
@@ -134,13 +141,17 @@ def _upload(con: duckdb.DuckDBPyConnection, name: str, data: dict[str, npt.NDArr
     con.unregister(f"{name}_view")
 
 
-def output_class_sizes(con: duckdb.DuckDBPyConnection, q: int) -> IntArray:
-    """Sizes of the output's classes by label tuple (all passes merged; ``*`` rows form one)."""
+def output_class_sizes(
+    con: duckdb.DuckDBPyConnection, q: int, *, drop_suppressed: bool = False
+) -> IntArray:
+    """Sizes of the output's classes by label tuple (all passes merged; ``*`` rows form one,
+    unless suppressed rows are left out of the output)."""
     keys = ", ".join(f"g{j}" for j in range(q))
+    source = "(SELECT * FROM hw_passes WHERE pass_id >= 0)" if drop_suppressed else "hw_passes"
     sql = (
-        f"SELECT sum(n) AS s FROM hw_passes GROUP BY {keys}"
+        f"SELECT sum(n) AS s FROM {source} GROUP BY {keys}"
         if q
-        else "SELECT sum(n) AS s FROM hw_passes"
+        else f"SELECT sum(n) AS s FROM {source}"
     )
     return np.asarray(con.execute(sql).fetchnumpy()["s"], dtype=np.int64)
 

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import combinations
 
 import numpy as np
 import numpy.typing as npt
 
-from healthwall.deid.criteria import Criterion, Verdict, judge
+from healthwall.deid.criteria import Criterion, KAnonymity, MaxRisk, Verdict, judge
 from healthwall.deid.hierarchy import EncodedHierarchy
 from healthwall.deid.histogram import Histogram
 from healthwall.deid.lattice import Lattice, NodeClasses, NodeTable
@@ -35,6 +36,8 @@ from healthwall.errors import Refused
 EXHAUSTIVE_LIMIT = 2_000_000
 _CACHE = 64
 _CACHE_ROWS = 3_000_000
+_PAIR_CELLS = 4_000_000
+_PAIR_MIN_RECORDS = 100_000
 
 
 @dataclass
@@ -214,12 +217,44 @@ def _better(a: Evaluated, ia: int, b: Evaluated | None, ib: int, lat: Lattice) -
     return key_a < key_b
 
 
+def pair_suppression_bounds(ev: Evaluator, lattice: Lattice, k: int) -> npt.NDArray[np.float64]:
+    """Lower bound of the records every node must suppress for k-anonymity, from column pairs.
+
+    Projecting a node's classes onto two columns merges them, so records in a projected class
+    smaller than ``k`` lie in classes smaller than ``k``: they are suppressed at the node whatever
+    the other columns are (Incognito's subset property). Pair tables are counted once at level 0
+    and rolled up on the (small) pair grid; pairs with too large a grid are skipped.
+    """
+    hist, enc = ev.hist, ev.encoded
+    bound = np.zeros(lattice.size, dtype=np.float64)
+    for i, j in combinations(range(len(enc)), 2):
+        ni, nj = len(enc[i].labels[0]), len(enc[j].labels[0])
+        if ni * nj > _PAIR_CELLS:
+            continue
+        ci = enc[i].level_maps[0][hist.codes[:, i]]
+        cj = enc[j].level_maps[0][hist.codes[:, j]]
+        base = np.bincount(ci * nj + cj, weights=hist.counts, minlength=ni * nj)
+        table = np.zeros((enc[i].height, enc[j].height), dtype=np.float64)
+        for li in range(enc[i].height):
+            for lj in range(enc[j].height):
+                ui, uj = enc[i].up(0, li), enc[j].up(0, lj)
+                width = len(enc[j].labels[lj])
+                cells = (ui[:, None] * width + uj[None, :]).ravel()
+                grid = np.bincount(cells, weights=base, minlength=len(enc[i].labels[li]) * width)
+                table[li, lj] = grid[(grid > 0) & (grid < k)].sum()
+        bound = np.maximum(bound, table[lattice.nodes[:, i], lattice.nodes[:, j]])
+    return bound
+
+
 def optimal_search(ev: Evaluator, heights: Sequence[int]) -> SearchResult:
     """Globally optimal node under all models (see the module docstring)."""
     lattice = Lattice(heights, max_nodes=EXHAUSTIVE_LIMIT)
     bounds = ev.scorer.bounds(lattice.nodes)
     all_mono = all(c.monotone(ev.suppression) for c in ev.criteria)
     flash = _Flash(lattice, bounds, prune=all_mono and ev.scorer.node_only)
+    k = max((c.k for c in ev.criteria if isinstance(c, KAnonymity | MaxRisk)), default=0)
+    if k > 1 and ev.hist.records >= _PAIR_MIN_RECORDS:
+        flash.status[pair_suppression_bounds(ev, lattice, k) > ev.limit + 1e-9] = -1
     flash.run(ev)
     best, best_idx = flash.best, flash.best_idx
     candidates = np.flatnonzero(flash.status == 1)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from healthwall.deid import expert
 from healthwall.deid import source as sources
 from healthwall.deid.criteria import SensitiveContext, build_criteria
 from healthwall.deid.hierarchy import EncodedHierarchy, encode, load_hierarchies
@@ -35,6 +36,7 @@ from healthwall.deid.scoring import Scorer
 from healthwall.deid.search import Evaluated, Evaluator, SearchResult, search
 from healthwall.errors import InvalidInput, Refused
 from healthwall.model.anonymize import AnonymizeSpec, TMeasure
+from healthwall.model.dataset import DatasetSpec, IdentifierKind, default_spec
 from healthwall.risk.utility import prosecutor_risk
 
 MAX_LOCAL_PASSES = 5
@@ -55,7 +57,13 @@ class Problem:
         return Evaluator(hist, self.encoded, self.criteria, limit, self.scorer)
 
 
-def build_problem(con: Any, relation: str, spec: AnonymizeSpec, hierarchy_dir: Path) -> Problem:
+def build_problem(
+    con: Any,
+    relation: str,
+    spec: AnonymizeSpec,
+    hierarchy_dir: Path | None,
+    kinds: dict[str, IdentifierKind | None] | None = None,
+) -> Problem:
     """Histogram, hierarchies and models for ``spec`` over ``relation``."""
     needs_sensitive = spec.l_diversity is not None or spec.t_closeness is not None
     sensitive = spec.sensitive if needs_sensitive else None
@@ -66,7 +74,15 @@ def build_problem(con: Any, relation: str, spec: AnonymizeSpec, hierarchy_dir: P
     )
     if hierarchical_t and spec.sensitive:
         wanted.append(spec.sensitive)
-    hierarchies = load_hierarchies(hierarchy_dir, wanted)
+    if kinds is not None:  # expert profile: files where given, else built from each kind
+        hierarchies = {
+            c: expert.hierarchy_for(c, kinds.get(c), hist.values[j], hierarchy_dir)
+            for j, c in enumerate(spec.qi)
+        }
+    else:
+        if hierarchy_dir is None:
+            raise InvalidInput("give --hierarchies DIR", field="hierarchies")
+        hierarchies = load_hierarchies(hierarchy_dir, wanted)
     encoded = [encode(hierarchies[c], hist.values[j]) for j, c in enumerate(spec.qi)]
     ctx = None
     if hist.sensitive is not None and hist.sensitive_values is not None:
@@ -146,6 +162,57 @@ def anonymize(
             register_passes(con, problem.hist, problem.encoded, passes)
         sizes = output_class_sizes(con, len(spec.qi))
         summary["risk_after"] = _risk(sizes)
+        return summary
+    finally:
+        con.close()
+
+
+def expert_determination(
+    input_text: str,
+    out: Path,
+    *,
+    dataset_spec: DatasetSpec | None = None,
+    threshold: float = expert.DEFAULT_THRESHOLD,
+    suppression: float = 0.04,
+    hierarchy_dir: Path | None = None,
+    metric: str = "entropy",
+) -> dict[str, Any]:
+    """Safe Harbor for direct identifiers, then generalization until max risk <= threshold.
+
+    Raises Refused (and writes nothing) when no generalization within the suppression limit
+    brings the highest prosecutor risk to the threshold.
+    """
+    spec_roles = dataset_spec or default_spec()
+    src = sources.parse_source(input_text)
+    con, (relation,) = sources.connect(src)
+    try:
+        columns = list(sources.describe(con, relation, src.label))
+        kept, qi = expert.split_columns(columns, spec_roles)
+        spec = AnonymizeSpec.build(
+            qi=qi, max_risk=threshold, suppression=suppression, metric=metric
+        )
+        kinds = {c: spec_roles.columns[c].kind for c in qi}
+        problem = build_problem(con, relation, spec, hierarchy_dir, kinds)
+        limit = spec.suppression * problem.hist.records
+        try:
+            result = search(problem.evaluator(problem.hist, limit), problem.heights)
+        except Refused as exc:
+            raise Refused(
+                f"expert determination refused: no generalization of {', '.join(qi)} brings the"
+                f" highest prosecutor risk to {threshold} with at most {suppression:.1%} of"
+                " records suppressed"
+            ) from exc
+        passes = _passes(problem, result.best)
+        summary = _summary(problem, result, passes)
+        hist, enc = problem.hist, problem.encoded
+        write_output(con, relation, kept, hist, enc, passes, out, drop_suppressed=True)
+        sizes = output_class_sizes(con, len(spec.qi), drop_suppressed=True)
+        summary["risk_after"] = _risk(sizes)
+        summary["suppressed_rows_removed"] = True
+        summary["profile"] = "expert"
+        summary["citation"] = expert.CITATION
+        summary["threshold"] = threshold
+        summary["dropped_columns"] = [c for c in columns if c not in kept]
         return summary
     finally:
         con.close()

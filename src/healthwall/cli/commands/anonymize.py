@@ -84,3 +84,36 @@ def register(app: typer.Typer) -> None:
             local_recoding=local_recoding,
         )
         _render(run(input_path, spec, hierarchies, out), as_json)
+
+    @app.command("expert-determination")
+    def expert_determination(
+        input_path: str = typer.Argument(
+            ..., metavar="INPUT", help="CSV (; or , detected), Parquet, or store:PATH#table."
+        ),
+        out: Path = typer.Option(..., "--out", help="Output .csv or .parquet."),
+        spec: Path | None = typer.Option(
+            None, help="Column roles (YAML/JSON), over the known custodian schema."
+        ),
+        max_risk: float = typer.Option(
+            0.05, help="Highest prosecutor risk (0.05 public, 0.09 under a DUA)."
+        ),
+        suppression: float = typer.Option(0.04, help="Record suppression limit (fraction)."),
+        hierarchies: Path | None = typer.Option(
+            None, help="ARX hierarchy CSVs; columns without one are built from their kind."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    ) -> None:
+        """Safe Harbor for direct identifiers, then generalize quasi-identifiers to a risk."""
+        from healthwall.model.dataset import DatasetSpec, default_spec
+        from healthwall.workflows.anonymize import expert_determination as run
+
+        roles = default_spec().merged(DatasetSpec.load(spec)) if spec else default_spec()
+        summary = run(
+            input_path,
+            out,
+            dataset_spec=roles,
+            threshold=max_risk,
+            suppression=suppression,
+            hierarchy_dir=hierarchies,
+        )
+        _render(summary, as_json)
