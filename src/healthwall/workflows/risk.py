@@ -4,7 +4,7 @@
 file or a store table (``store:PATH#table``) through the engine, and lets DuckDB do the one pass
 over the rows: ``GROUP BY`` the quasi-identifiers into a table of equivalence classes, then
 ``GROUP BY`` class size into the tiny histogram the risk models need. Attribute combinations are
-rolled up from the class table (not the rows) with ``GROUPING SETS`` in a second, small query.
+rolled up from the class table (not the rows) in one ``UNION ALL`` query.
 
 The report holds counts and risks only: no row, no value of any column ever leaves this module,
 and DuckDB's own error messages (which may quote values) are replaced by their class name.
@@ -29,7 +29,7 @@ from healthwall.risk.population import population_uniqueness
 from healthwall.risk.reidentification import check_threshold, sample_risks
 
 STORE_PREFIX = "store:"
-MAX_QUASI_IDENTIFIERS = 32  # GROUPING() returns a bit per column
+MAX_QUASI_IDENTIFIERS = 32
 DEFAULT_MAX_COMBINATION = 3
 DEFAULT_THRESHOLD: float = reidentification.DEFAULT_THRESHOLD
 
@@ -78,12 +78,17 @@ def analyze(request: RiskRequest) -> RiskReport:
         engine.execute("SET enable_progress_bar = false")
         relation = _relation(engine, request.input)
         _check_columns(engine, relation, request)
-        classes = temp_name("risk_classes")
-        _run(engine, _classes_sql(engine, relation, request.quasi_identifiers, classes))
-        hist = _histogram(engine, classes)
+        if request.max_combination == 0:  # one pass, nothing kept
+            hist = _histogram(engine, _classes_sql(engine, relation, request.quasi_identifiers))
+            attributes: dict[tuple[str, ...], ClassHistogram] = {}
+        else:  # keep the classes: the combinations roll up from them, not from the rows
+            classes = temp_name("risk_classes")
+            sql = _classes_sql(engine, relation, request.quasi_identifiers)
+            _run(engine, f"CREATE TEMP TABLE {classes} AS {sql}")
+            hist = _histogram(engine, classes)
+            attributes = _attribute_histograms(engine, classes, request)
         if hist.empty:
             raise InvalidInput("input has no records", field="input")
-        attributes = _attribute_histograms(engine, classes, request)
     return _report(request, hist, attributes)
 
 
@@ -152,18 +157,21 @@ def _check_columns(engine: DuckDBEngine, relation: str, request: RiskRequest) ->
         raise InvalidInput(f"unknown quasi-identifier column(s): {', '.join(missing)}", field="qi")
 
 
-def _classes_sql(engine: DuckDBEngine, relation: str, qi: Sequence[str], name: str) -> str:
+def _classes_sql(engine: DuckDBEngine, relation: str, qi: Sequence[str]) -> str:
+    """One row per equivalence class: its quasi-identifier values and its size."""
     cols = ", ".join(engine.dialect.quote(c) for c in qi)
-    return (
-        f"CREATE TEMP TABLE {name} AS SELECT {cols}, count(*) AS hw_size "
-        f"FROM {relation} GROUP BY {cols}"
-    )
+    return f"SELECT {cols}, count(*) AS hw_size FROM {relation} GROUP BY {cols}"
 
 
 def _histogram(engine: DuckDBEngine, classes: str) -> ClassHistogram:
-    table = engine.query_arrow(
-        f"SELECT hw_size AS s, count(*) AS c FROM {classes} GROUP BY hw_size ORDER BY hw_size"
-    )
+    """Sizes and frequencies of sizes of the classes (a table name or a query)."""
+    source = classes if classes.isidentifier() else f"({classes})"
+    try:
+        table = engine.query_arrow(
+            f"SELECT hw_size AS s, count(*) AS c FROM {source} GROUP BY hw_size ORDER BY hw_size"
+        )
+    except duckdb.Error as exc:
+        raise InvalidInput(f"input cannot be read ({type(exc).__name__})", field="input") from None
     sizes = np.asarray(table.column("s").to_numpy(), dtype=np.int64)
     counts = np.asarray(table.column("c").to_numpy(), dtype=np.int64)
     return ClassHistogram.of_pairs(sizes, counts)
@@ -172,38 +180,28 @@ def _histogram(engine: DuckDBEngine, classes: str) -> ClassHistogram:
 def _attribute_histograms(
     engine: DuckDBEngine, classes: str, request: RiskRequest
 ) -> dict[tuple[str, ...], ClassHistogram]:
-    """Class-size histograms of every combination, from one GROUPING SETS roll-up."""
+    """Class-size histograms of every combination, rolled up from the class table in one query.
+
+    One ``GROUP BY`` per combination joined by ``UNION ALL`` (DuckDB runs them as parallel
+    pipelines; about twice as fast here as ``GROUPING SETS``).
+    """
     if request.max_combination == 0:
         return {}
-    qi = request.quasi_identifiers
-    combos = list(column_combinations(qi, request.max_combination))
+    combos = list(column_combinations(request.quasi_identifiers, request.max_combination))
     quote = engine.dialect.quote
-    cols = ", ".join(quote(c) for c in qi)
-    sets = ", ".join("(" + ", ".join(quote(c) for c in combo) + ")" for combo in combos)
-    sql = (
-        f"SELECT gid, s, count(*) AS c FROM ("
-        f"SELECT GROUPING({cols}) AS gid, sum(hw_size) AS s FROM {classes} "
-        f"GROUP BY GROUPING SETS ({sets})) GROUP BY gid, s ORDER BY gid, s"
-    )
-    table = engine.query_arrow(sql)
+    parts = [
+        f"SELECT {i} AS gid, s, count(*) AS c FROM (SELECT sum(hw_size) AS s FROM {classes} "
+        f"GROUP BY {', '.join(quote(c) for c in combo)}) GROUP BY s"
+        for i, combo in enumerate(combos)
+    ]
+    table = engine.query_arrow(" UNION ALL ".join(parts))
     gids = np.asarray(table.column("gid").to_numpy(), dtype=np.int64)
     sizes = np.asarray(table.column("s").to_numpy(), dtype=np.int64)
     counts = np.asarray(table.column("c").to_numpy(), dtype=np.int64)
-    out: dict[tuple[str, ...], ClassHistogram] = {}
-    for combo in combos:
-        mask = _grouping_id(qi, combo)
-        hit = gids == mask
-        out[combo] = ClassHistogram.of_pairs(sizes[hit], counts[hit])
-    return out
-
-
-def _grouping_id(qi: Sequence[str], combo: Sequence[str]) -> int:
-    """DuckDB's GROUPING(...) value: bit set (first column highest) where a column is rolled up."""
-    present = set(combo)
-    value = 0
-    for col in qi:
-        value = (value << 1) | (0 if col in present else 1)
-    return value
+    return {
+        combo: ClassHistogram.of_pairs(sizes[gids == i], counts[gids == i])
+        for i, combo in enumerate(combos)
+    }
 
 
 def _run(engine: DuckDBEngine, sql: str, *, what: str = "input") -> None:

@@ -1,0 +1,188 @@
+"""Benchmark of the risk area: re-identification risk analysis of 10M rows x 8 quasi-identifiers.
+
+In the same run, on the same Parquet file:
+
+* ``duckdb_group_by_s`` (the baseline): DuckDB's own ``GROUP BY`` of the 8 quasi-identifiers,
+  counting the classes, in a fresh in-process connection (the least any analysis must do);
+* ``whole_process_s``: the whole ``healthwall risk INPUT --qi ... --sampling-fraction 0.1 --json``
+  process (interpreter start, imports, the GROUP BY, the histogram, every risk model and the
+  attribute analysis), once per ``--max-combination`` setting (0 = no attribute analysis; 3 =
+  the default: 92 combinations of 8 columns).
+
+Target (issue 5): at most 10 s whole process for 10M rows x 8 quasi-identifiers.
+
+Run: ``.venv/bin/python bench/risk.py [--rows 10000000] [--repeat 3]``. The input is generated
+once, deterministically (seeded), into bench/.work (git-ignored); results go to
+bench/results/risk.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent
+WORK = ROOT / ".work"
+RESULTS = ROOT / "results"
+HEALTHWALL = Path(sys.executable).parent / "healthwall"
+QI = ["age", "sex", "race", "ethnicity", "zip3", "marital", "education", "admit_year"]
+
+# Skewed synthetic demographics: a few common values and long tails, like real registries.
+GENERATOR = """
+SELECT
+  CAST(least(99, floor(abs(45 + 20 * sqrt(-2 * ln(random())) * cos(2 * pi() * random())))) AS INT)
+    AS age,
+  CASE WHEN random() < 0.51 THEN 'F' ELSE 'M' END AS sex,
+  ['white', 'black', 'asian', 'native', 'pacific', 'other'][
+    1 + CAST(floor(5.999 * pow(random(), 2.5)) AS INT)] AS race,
+  ['not-hispanic', 'hispanic', 'unknown'][1 + CAST(floor(2.999 * pow(random(), 3)) AS INT)]
+    AS ethnicity,
+  lpad(CAST(CAST(floor(899 * pow(random(), 1.7)) AS INT) + 100 AS VARCHAR), 3, '0') AS zip3,
+  ['married', 'never', 'divorced', 'widowed', 'separated'][
+    1 + CAST(floor(4.999 * pow(random(), 1.5)) AS INT)] AS marital,
+  CAST(floor(16 * pow(random(), 0.8)) AS INT) AS education,
+  2005 + CAST(floor(20 * random()) AS INT) AS admit_year
+FROM range({rows})
+"""
+
+
+def generate(rows: int) -> Path:
+    """The input Parquet file, generated once per size."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / f"risk_{rows}.parquet"
+    if path.exists():
+        return path
+    tmp = path.with_suffix(".tmp")
+    con = duckdb.connect()
+    con.execute("SELECT setseed(0.42)")
+    con.execute("SET threads = 1")  # setseed + random() is deterministic only single-threaded
+    con.execute(
+        f"COPY ({GENERATOR.format(rows=rows)}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)"
+    )
+    con.close()
+    os.replace(tmp, path)
+    return path
+
+
+def duckdb_group_by(path: Path) -> tuple[float, int]:
+    """Baseline: DuckDB's GROUP BY of the quasi-identifiers, in process, fresh connection."""
+    cols = ", ".join(QI)
+    start = time.perf_counter()
+    con = duckdb.connect()
+    row = con.execute(
+        f"SELECT count(*) FROM (SELECT count(*) FROM read_parquet('{path}') GROUP BY {cols})"
+    ).fetchone()
+    con.close()
+    return time.perf_counter() - start, int(row[0]) if row else 0
+
+
+def whole_process(path: Path, max_combination: int) -> tuple[float, dict[str, Any]]:
+    """The whole ``healthwall risk`` process, timed from outside."""
+    argv = [
+        str(HEALTHWALL), "risk", str(path), "--qi", ",".join(QI), "--sampling-fraction", "0.1",
+        "--max-combination", str(max_combination), "--json",
+    ]  # fmt: skip
+    start = time.perf_counter()
+    done = subprocess.run(argv, check=True, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    return elapsed, json.loads(done.stdout)
+
+
+def _median(samples: list[float]) -> float:
+    return round(statistics.median(samples), 3)
+
+
+def run(rows: int, repeat: int) -> dict[str, Any]:
+    path = generate(rows)
+    baseline = [duckdb_group_by(path) for _ in range(repeat)]
+    result: dict[str, Any] = {
+        "rows": rows,
+        "quasi_identifiers": QI,
+        "classes": baseline[0][1],
+        "duckdb_group_by_s": _median([b[0] for b in baseline]),
+        "runs": [],
+        "target_s": 10.0,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "duckdb": duckdb.__version__,
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+    }
+    for max_combination in (0, 1, 2, 3):
+        times: list[float] = []
+        report: dict[str, Any] = {}
+        for _ in range(repeat):
+            elapsed, report = whole_process(path, max_combination)
+            times.append(elapsed)
+        pop = report["population_uniques"]
+        result["runs"].append({
+            "max_combination": max_combination,
+            "combinations": len(report["attributes"]),
+            "whole_process_s": _median(times),
+            "whole_process_all_s": [round(t, 3) for t in times],
+            "ratio_to_group_by": round(statistics.median(times) / result["duckdb_group_by_s"], 2),
+            "prosecutor_average": report["prosecutor"]["average"],
+            "sample_uniqueness": report["sample_uniques"]["fraction"],
+            "dankar_model": pop["dankar"]["model"],
+            "dankar_fraction": pop["dankar"]["fraction"],
+        })  # fmt: skip
+    return result
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        "# risk benchmark",
+        "",
+        f"{result['rows']:,} rows x {len(result['quasi_identifiers'])} quasi-identifiers "
+        f"({result['classes']:,} equivalence classes), Parquet input, sampling fraction 0.1, "
+        f"{result['machine']['cpus']} CPUs, DuckDB {result['machine']['duckdb']}, load average "
+        f"at start {result['machine']['load_average_at_start']} (a shared machine).",
+        "",
+        f"Baseline, DuckDB's own GROUP BY in process: **{result['duckdb_group_by_s']} s**.",
+        "",
+        "| attribute combinations (max size) | whole `healthwall risk` process (median) "
+        "| x GROUP BY | target |",
+        "|---|---|---|---|",
+    ]
+    for r in result["runs"]:
+        ok = "met" if r["whole_process_s"] <= result["target_s"] else "MISSED"
+        lines.append(
+            f"| {r['combinations']} (<= {r['max_combination']}) | {r['whole_process_s']} s "
+            f"| {r['ratio_to_group_by']} | <= {result['target_s']} s: {ok} |"
+        )
+    first = result["runs"][0]
+    lines += [
+        "",
+        f"Results: prosecutor average risk {first['prosecutor_average']:.4f}, sample uniqueness "
+        f"{first['sample_uniqueness']:.4f}, population uniqueness (Dankar: "
+        f"{first['dankar_model']}) {first['dankar_fraction']:.4f}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    result = run(args.rows, args.repeat)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "risk.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (RESULTS / "risk.md").write_text(markdown(result), encoding="utf-8")
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
