@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from policy_fixtures import request
+from policy_fixtures import build_store, request
 
 from healthwall.cli.main import main
 from healthwall.errors import UnknownCode
@@ -186,7 +186,17 @@ def test_cli_decide_records_in_the_ledger(
     body = json.loads(out)
     assert body["ledger"]["index"] == 1
     with Ledger.open(url, pseudonym_key=b"p" * 32) as led:
-        assert led.size() == 2
+        assert led.size() == 2  # RequestReceived, DecisionMade: no store, no release
+    build_store(tmp_path / "custodian.duckdb").close()
+    code, out, _ = _run([*argv, "--store", str(tmp_path / "custodian.duckdb")], capsys)
+    assert code == 0 and json.loads(out)["decision"] == "permit"
+    assert "Lopez" not in out  # the decision carries no content
+    with Ledger.open(url, pseudonym_key=b"p" * 32) as led:
+        assert [type(e).__name__ for _, e in led.entries()][2:] == [
+            "RequestReceived",
+            "DecisionMade",
+            "Released",
+        ]
 
 
 def test_cli_bad_request_exits_non_zero_naming_the_field(

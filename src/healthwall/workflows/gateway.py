@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from healthwall.engine.duckdb import open_store
+from healthwall.engine import open_store
 from healthwall.errors import InvalidInput, NotFound
 from healthwall.ledger.log import Ledger, Writer
 from healthwall.model.codes import Element, Outcome, Purpose, ScopeKind
@@ -122,12 +122,19 @@ class Gateway:
         settings: GatewaySettings | None = None,
     ) -> None:
         self.ledger = ledger
+        self._owns_store = isinstance(store, str | Path)
         self.store = open_store(store, read_only=True) if isinstance(store, str | Path) else store
         self.settings = settings or GatewaySettings()
         self._store_lock = threading.Lock()
         self._columns: dict[str, frozenset[str]] | None = None
         self._record = Recorder(ledger)
         metadata.create_all(ledger.engine)
+
+    def close(self) -> None:
+        """Close the custodian store if the gateway opened it (the ledger is the caller's)."""
+        if self._owns_store and self.store is not None:
+            self.store.close()
+            self.store = None
 
     # -- submit ---------------------------------------------------------------------------------
 

@@ -38,7 +38,10 @@ def decide_request(
     ledger = open_ledger(settings)
     try:
         gateway = Gateway(ledger, store, GatewaySettings(jurisdiction=jurisdiction, packs=chosen))
-        return gateway.submit(request)
+        try:
+            return gateway.submit(request)
+        finally:
+            gateway.close()
     finally:
         ledger.close()
 
