@@ -1,8 +1,8 @@
 """The verifier: scan any CSV/Parquet file for identifiers that survived.
 
-Set-based: ONE scan of the file groups every checked column by value (``GROUPING SETS``), then
-the rules run once per distinct value, weighted by its count -- regexes over distinct values, not
-over rows, which keeps a 10M-row scan to a few seconds. Findings name the column, the
+Set-based: each checked column is grouped by value (a columnar scan of that column only; a CSV
+is loaded once into a temporary table first), then the rules run once per distinct value,
+weighted by its count -- regexes over distinct values, not over rows. Findings name the column, the
 rule and the Safe Harbor letter, never a value. Two rulesets:
 
 * ``safe-harbor``: identifier patterns (SSN, phone, email, URL, IP, MRN), declared identifier
@@ -143,6 +143,7 @@ def verify_file(
     con, (relation,) = connect(source)
     try:
         types = describe(con, relation, source.label)
+        relation = _materialized(con, relation, source)
         planner = _Planner(ruleset, zip_table, reference)
         for column, typ in types.items():
             planner.column(column, typ, _kind(spec, column))
@@ -165,36 +166,45 @@ def verify_file(
     )
 
 
+def _materialized(con: duckdb.DuckDBPyConnection, relation: str, source: Source) -> str:
+    """A CSV is parsed once into a temporary table; Parquet is read column by column."""
+    if source.fmt != "csv":
+        return relation
+    try:
+        con.execute(f"CREATE TEMP TABLE __hw_file AS {relation}")
+    except duckdb.Error as exc:
+        raise InvalidInput(f"{source.label}: cannot be read ({type(exc).__name__})") from None
+    return "SELECT * FROM __hw_file"
+
+
+def _column_query(column: str, checks: list[_Check], relation: str, i: int) -> str:
+    """One row: for each check on ``column``, how many of its values break it."""
+    ref = q(column)
+    grouped = f"SELECT {ref}, count(*) AS __hw_n FROM ({relation}) GROUP BY 1"
+    aggs = ", ".join(f"sum(__hw_n) FILTER (WHERE {c.cond}) AS c{j}" for j, c in enumerate(checks))
+    return f"(SELECT {aggs} FROM ({grouped})) AS t{i}"
+
+
 def _run(
     con: duckdb.DuckDBPyConnection, relation: str, planner: _Planner, label: str
 ) -> tuple[int, list[int]]:
-    columns = list(dict.fromkeys(c.column for c in planner.checks))
-    if not columns:
-        row = con.execute(f"SELECT count(*) FROM ({relation})").fetchone()
-        return (int(row[0]) if row else 0), []
-    flag = {c: f"__hw_g{i}" for i, c in enumerate(columns)}
-    sets = ", ".join(f"({q(c)})" for c in columns)
-    flags = ", ".join(f"GROUPING({q(c)}) AS {flag[c]}" for c in columns)
-    grouped = (
-        f"SELECT {', '.join(q(c) for c in columns)}, count(*) AS __hw_n, {flags}"
-        f" FROM ({relation}) GROUP BY GROUPING SETS ({sets})"
-    )
-    first = flag[columns[0]]
-    subqueries = [f"(SELECT sum(__hw_n) FROM __hw_groups WHERE {first} = 0)"]
-    for c in planner.checks:
-        where = f"{flag[c.column]} = 0 AND ({c.cond})"
-        subqueries.append(f"(SELECT sum(__hw_n) FROM __hw_groups WHERE {where})")
-    sql = f"SELECT {', '.join(subqueries)}"
+    by_column: dict[str, list[_Check]] = {}
+    for check in planner.checks:
+        by_column.setdefault(check.column, []).append(check)
+    parts = [f"(SELECT count(*) FROM ({relation})) AS t"]
+    parts += [_column_query(c, cs, relation, i) for i, (c, cs) in enumerate(by_column.items())]
+    sql = f"SELECT * FROM {', '.join(parts)}"
     params: dict[str, object] = {}
     if "$known" in sql:
         params["known"] = sorted(planner.table.known)
     try:
-        con.execute(f"CREATE TEMP TABLE __hw_groups AS {grouped}")
         row = con.execute(sql, params).fetchone()
     except duckdb.Error as exc:
         raise InvalidInput(f"{label}: cannot be scanned ({type(exc).__name__})") from None
     assert row is not None
-    return int(row[0] or 0), [int(n or 0) for n in row[1:]]
+    values = iter(row[1:])
+    counts = {id(c): int(next(values) or 0) for cs in by_column.values() for c in cs}
+    return int(row[0] or 0), [counts[id(c)] for c in planner.checks]
 
 
 def describe_findings(result: VerificationResult) -> list[str]:
