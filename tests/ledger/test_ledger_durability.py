@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from ledger_helpers import PSEUDONYM_KEY
 
 from healthwall.ledger import Ledger
-from ledger_helpers import PSEUDONYM_KEY
 
 WRITER = Path(__file__).with_name("ledger_crash_writer.py")
 ROUNDS = 5

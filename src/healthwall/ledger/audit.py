@@ -84,9 +84,25 @@ def _check_entries(conn: Connection, leaves: list[bytes]) -> None:
         if not rows:
             return
         for seq, kind, patient, body, stored in rows:
-            _check_entry(len(leaves), int(seq), kind, patient, bytes(body), bytes(stored))
-            leaves.append(bytes(stored))
+            seq = _as_int(seq, len(leaves))
+            body, stored = _as_bytes(body, seq), _as_bytes(stored, seq)
+            _check_entry(len(leaves), seq, kind, patient, body, stored)
+            leaves.append(stored)
         last = int(rows[-1][0])
+
+
+def _as_int(value: Any, expected: int) -> int:
+    """A stored index; anything but an integer (a retyped column) is tampering."""
+    if isinstance(value, int):
+        return value
+    raise _Bad(expected, f"entry {expected}: index column holds a non-integer")
+
+
+def _as_bytes(value: Any, seq: int) -> bytes:
+    """A stored blob; text or any other type (a retyped column) is tampering."""
+    if isinstance(value, bytes | memoryview | bytearray):
+        return bytes(value)
+    raise _Bad(seq, f"entry {seq}: stored value is not binary (column retyped)")
 
 
 def _check_entry(

@@ -55,12 +55,17 @@ def _coding(system: str, code: str, display: str | None = None) -> dict[str, str
     return out
 
 
+def _details(values: dict[str, str]) -> list[dict[str, str]]:
+    """``entity.detail`` items; FHIR strings may not be empty, so empty values are left out."""
+    return [{"type": k, "valueString": v} for k, v in values.items() if v.strip()]
+
+
 def _ledger_entity(seq: int, leaf_hash: str) -> dict[str, Any]:
     return {
         "what": {"identifier": {"system": LEDGER_SYSTEM, "value": str(seq)}},
         "type": _coding(ENTITY_TYPE, "2", "System Object"),
         "description": "ledger entry (index; leaf hash in detail)",
-        "detail": [{"type": "leaf-hash", "valueString": leaf_hash}],
+        "detail": _details({"leaf-hash": leaf_hash}),
     }
 
 
@@ -112,14 +117,16 @@ def disclosure_event(seq: int, entry: Released, *, origin: str, leaf_hash: str) 
                 },
                 "type": _coding(ENTITY_TYPE, "2", "System Object"),
                 "description": entry.description or ", ".join(entry.elements),
-                "detail": [
-                    {"type": "content-sha256", "valueString": entry.content_digest},
-                    {"type": "elements", "valueString": ",".join(entry.elements)},
-                    {"type": "instrument", "valueString": entry.legal_basis.instrument},
-                    {"type": "citation", "valueString": entry.legal_basis.citation},
-                    {"type": "accountable", "valueString": str(entry.accountable).lower()},
-                    {"type": "recipient-address", "valueString": entry.recipient.address or ""},
-                ],
+                "detail": _details(
+                    {
+                        "content-sha256": entry.content_digest,
+                        "elements": ",".join(entry.elements),
+                        "instrument": entry.legal_basis.instrument,
+                        "citation": entry.legal_basis.citation,
+                        "accountable": str(entry.accountable).lower(),
+                        "recipient-address": entry.recipient.address or "",
+                    }
+                ),
             },
             _ledger_entity(seq, leaf_hash),
         ],
@@ -158,12 +165,14 @@ def decision_event(seq: int, entry: DecisionMade, *, origin: str, leaf_hash: str
                     "identifier": {"system": "urn:healthwall:request", "value": entry.request_id}
                 },
                 "type": _coding(ENTITY_TYPE, "2", "System Object"),
-                "detail": [
-                    {"type": "decision", "valueString": entry.decision},
-                    {"type": "released", "valueString": ",".join(entry.released)},
-                    {"type": "withheld", "valueString": ",".join(entry.withheld)},
-                    {"type": "obligations", "valueString": ",".join(entry.obligations)},
-                ],
+                "detail": _details(
+                    {
+                        "decision": entry.decision,
+                        "released": ",".join(entry.released),
+                        "withheld": ",".join(entry.withheld),
+                        "obligations": ",".join(entry.obligations),
+                    }
+                ),
             },
             _ledger_entity(seq, leaf_hash),
         ],

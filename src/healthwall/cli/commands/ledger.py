@@ -18,7 +18,7 @@ from typing import Any
 
 import typer
 
-from healthwall.errors import InvalidInput
+from healthwall.errors import IntegrityError, InvalidInput
 from healthwall.workflows import accounting as acc_wf
 from healthwall.workflows import ledger as wf
 
@@ -179,7 +179,9 @@ def _register_ledger(app: typer.Typer) -> None:
         result = wf.verify(_settings(db, signing_key), public_key)
         _echo_json(result.to_json())
         if not result.ok:
-            raise typer.Exit(7)
+            raise IntegrityError(
+                f"ledger verification failed at index {result.first_bad_index}: {result.reason}"
+            )
 
     @group.command()
     def checkpoint(db: str | None = DB_OPT, signing_key: str | None = SIGN_OPT) -> None:
