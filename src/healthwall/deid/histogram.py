@@ -97,3 +97,60 @@ def finest_histogram(
         sensitive=np.asarray(data[f"k{q}"], dtype=np.int64) if sensitive else None,
         sensitive_column=sensitive,
     )
+
+
+STORE_PREFIX = "store:"
+
+
+def open_input(text: str) -> tuple[duckdb.DuckDBPyConnection, str, str]:
+    """(connection, relation SQL, label) for ``PATH`` (.csv/.parquet) or ``store:PATH#table``.
+
+    The same grammar as ``healthwall deidentify``; CSV is read as text (``all_varchar``, the
+    delimiter detected) so ZIP codes keep their leading zeros. Kept free of pydantic so the
+    command starts fast.
+    """
+    from pathlib import Path
+
+    from healthwall.errors import InvalidInput, NotFound
+
+    con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")
+    if text.startswith(STORE_PREFIX):
+        path_text, _, table = text[len(STORE_PREFIX) :].partition("#")
+        if not path_text or not table or not Path(path_text).is_file():
+            raise NotFound("a store input is written store:PATH#table and PATH must exist")
+        try:
+            con.execute(f"ATTACH {_lit(path_text)} AS hw_store (READ_ONLY)")
+        except duckdb.Error:
+            raise InvalidInput(f"{text}: not a readable DuckDB store", field="input") from None
+        name = ".".join(quote(p) for p in table.split("."))
+        return con, f"SELECT * FROM hw_store.{name}", text
+    path = Path(text)
+    if not path.is_file():
+        raise NotFound(f"input {path.name} does not exist", field="input")
+    lower = path.name.lower()
+    if lower.endswith((".parquet", ".pq")):
+        return con, f"SELECT * FROM read_parquet({_lit(text)})", path.name
+    if lower.endswith((".csv", ".csv.gz", ".tsv")):
+        return (
+            con,
+            f"SELECT * FROM read_csv({_lit(text)}, header = true, all_varchar = true)",
+            path.name,
+        )
+    raise InvalidInput(f"{path.name}: use a .csv or .parquet file", field="input")
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, relation: str, label: str) -> list[str]:
+    """Column names of ``relation``; unreadable input is an error naming the input only."""
+    from healthwall.errors import InvalidInput
+
+    try:
+        return [str(r[0]) for r in con.execute(f"DESCRIBE {relation}").fetchall()]
+    except duckdb.Error as exc:
+        raise InvalidInput(
+            f"{label}: cannot be read ({type(exc).__name__})", field="input"
+        ) from None
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

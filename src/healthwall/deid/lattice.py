@@ -162,6 +162,8 @@ class NodeTable:
             return self._dense(levels, cols, radices, len(encoded))
         if rows >= _HASH_MIN and span < _KEY_LIMIT:
             return self._hashed(levels, cols, radices, len(encoded))
+        if span < _KEY_LIMIT:
+            return self._sorted(levels, cols, radices, len(encoded))
         inverse, groups, first = group_keys(cols, radices)
         counts = np.bincount(inverse, weights=self.counts, minlength=groups).astype(np.int64)
         codes = np.stack([c[first] for c in cols[: len(encoded)]], axis=1)
@@ -178,6 +180,19 @@ class NodeTable:
             else:
                 memo[key] = enc.up(self.levels[j], level)[self.column(j)]
         return memo[key]
+
+    def _sorted(
+        self, levels: tuple[int, ...], cols: list[IntArray], radices: list[int], q: int
+    ) -> NodeTable:
+        """Group by sorting one combined integer key (medium tables, large key spaces)."""
+        dims = tuple(max(r, 1) for r in radices)
+        key = np.zeros(len(self.counts), dtype=np.int64)
+        for col, radix in zip(cols, dims, strict=True):
+            key *= radix
+            key += col
+        uniq, inverse = np.unique(key, return_inverse=True)
+        counts = np.bincount(inverse.reshape(-1), weights=self.counts, minlength=len(uniq))
+        return self._keyed(levels, uniq.astype(np.int64), counts, dims, q)
 
     def _hashed(
         self, levels: tuple[int, ...], cols: list[IntArray], radices: list[int], q: int

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from healthwall.deid import expert
-from healthwall.deid import source as sources
 from healthwall.deid.criteria import SensitiveContext, build_criteria
 from healthwall.deid.hierarchy import EncodedHierarchy, encode, load_hierarchies
-from healthwall.deid.histogram import Histogram, finest_histogram
+from healthwall.deid.histogram import Histogram, columns_of, finest_histogram, open_input
 from healthwall.deid.lattice import NodeClasses, NodeTable
 from healthwall.deid.recoding import (
     Pass,
@@ -36,8 +34,10 @@ from healthwall.deid.scoring import Scorer
 from healthwall.deid.search import Evaluated, Evaluator, SearchResult, search
 from healthwall.errors import InvalidInput, Refused
 from healthwall.model.anonymize import AnonymizeSpec, TMeasure
-from healthwall.model.dataset import DatasetSpec, IdentifierKind, default_spec
 from healthwall.risk.utility import prosecutor_risk
+
+if TYPE_CHECKING:
+    from healthwall.model.dataset import DatasetSpec, IdentifierKind
 
 MAX_LOCAL_PASSES = 5
 
@@ -75,6 +75,8 @@ def build_problem(
     if hierarchical_t and spec.sensitive:
         wanted.append(spec.sensitive)
     if kinds is not None:  # expert profile: files where given, else built from each kind
+        from healthwall.deid import expert
+
         hierarchies = {
             c: expert.hierarchy_for(c, kinds.get(c), hist.values[j], hierarchy_dir)
             for j, c in enumerate(spec.qi)
@@ -144,10 +146,9 @@ def anonymize(
     out: Path | None,
 ) -> dict[str, Any]:
     """Run the whole job; raises Refused when no generalization satisfies the models."""
-    src = sources.parse_source(input_text)
-    con, (relation,) = sources.connect(src)
+    con, relation, label = open_input(input_text)
     try:
-        columns = list(sources.describe(con, relation, src.label))
+        columns = columns_of(con, relation, label)
         _check_columns(spec, columns)
         problem = build_problem(con, relation, spec, hierarchy_dir)
         result = search(
@@ -172,7 +173,7 @@ def expert_determination(
     out: Path,
     *,
     dataset_spec: DatasetSpec | None = None,
-    threshold: float = expert.DEFAULT_THRESHOLD,
+    threshold: float = 0.05,
     suppression: float = 0.04,
     hierarchy_dir: Path | None = None,
     metric: str = "entropy",
@@ -182,11 +183,13 @@ def expert_determination(
     Raises Refused (and writes nothing) when no generalization within the suppression limit
     brings the highest prosecutor risk to the threshold.
     """
+    from healthwall.deid import expert
+    from healthwall.model.dataset import default_spec
+
     spec_roles = dataset_spec or default_spec()
-    src = sources.parse_source(input_text)
-    con, (relation,) = sources.connect(src)
+    con, relation, label = open_input(input_text)
     try:
-        columns = list(sources.describe(con, relation, src.label))
+        columns = columns_of(con, relation, label)
         kept, qi = expert.split_columns(columns, spec_roles)
         spec = AnonymizeSpec.build(
             qi=qi, max_risk=threshold, suppression=suppression, metric=metric
