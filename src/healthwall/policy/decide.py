@@ -4,7 +4,8 @@ Each requested element is one Cedar request (principal = the requester's kind, r
 element, context = the request's facts), evaluated for two actions: ``disclose`` (may it go out at
 all) and ``release`` (may it go out without human review). Clinical elements that may go out are
 then evaluated once per sensitivity label a record can carry; a label whose records may not go out
-is listed in ``withheld_labels``. All of a phase's requests go to cedarpy in one batch.
+is listed in ``withheld_labels``. Checks go to cedarpy in batches: ``disclose`` for all, then
+``release`` for those disclosed.
 
 Per element: deny if ``disclose`` is denied, review if only ``release`` is, else permit. Per
 request: deny when nothing may go out, review when anything needs review, else permit. Cedar
@@ -176,20 +177,36 @@ def evaluate(
 
 
 def _run(rules: Bundle, keys: Sequence[tuple[tuple[str, ...], str, str, str]]) -> list[Verdict]:
-    """One cedarpy batch: two requests (disclose, release) per key."""
-    batch = []
-    for _, kind, ctx, rid in keys:
-        for action in ("disclose", "release"):
-            batch.append(
-                {
-                    "principal": f'Requester::"{kind}"',
-                    "action": f'Action::"{action}"',
-                    "resource": f'Element::"{rid}"',
-                    "context": ctx,
-                }
-            )
-    results = cedarpy.is_authorized_batch(batch, rules.policy_set, rules.entities, rules.schema)
-    return [_verdict(results[2 * i], results[2 * i + 1]) for i in range(len(keys))]
+    """Two cedarpy batches: ``disclose`` for every key, then ``release`` for those disclosed."""
+    disclosed = _batch(rules, keys, "disclose")
+    verdicts: list[Verdict | None] = [None] * len(keys)
+    pending: list[int] = []
+    for i, result in enumerate(disclosed):
+        if result.diagnostics.errors:
+            verdicts[i] = Verdict(Outcome.DENY, (), error=True)
+        elif not result.allowed:
+            verdicts[i] = Verdict(Outcome.DENY, tuple(sorted(result.diagnostics.reasons)))
+        else:
+            pending.append(i)
+    released = _batch(rules, [keys[i] for i in pending], "release") if pending else []
+    for i, result in zip(pending, released, strict=True):
+        verdicts[i] = _verdict(disclosed[i], result)
+    return [v if v is not None else Verdict(Outcome.DENY, (), error=True) for v in verdicts]
+
+
+def _batch(
+    rules: Bundle, keys: Sequence[tuple[tuple[str, ...], str, str, str]], action: str
+) -> list[cedarpy.AuthzResult]:
+    batch = [
+        {
+            "principal": f'Requester::"{kind}"',
+            "action": f'Action::"{action}"',
+            "resource": f'Element::"{rid}"',
+            "context": ctx,
+        }
+        for _, kind, ctx, rid in keys
+    ]
+    return list(cedarpy.is_authorized_batch(batch, rules.policy_set, rules.entities, rules.schema))
 
 
 def _verdict(disclose: cedarpy.AuthzResult, release: cedarpy.AuthzResult) -> Verdict:
