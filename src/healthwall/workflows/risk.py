@@ -78,12 +78,13 @@ def analyze(request: RiskRequest) -> RiskReport:
         engine.execute("SET enable_progress_bar = false")
         relation = _relation(engine, request.input)
         _check_columns(engine, relation, request)
+        qi = request.quasi_identifiers
         if request.max_combination == 0:  # one pass, nothing kept
-            hist = _histogram(engine, _classes_sql(engine, relation, request.quasi_identifiers))
+            hist = _histogram(engine, _classes_sql(engine, relation, qi, keep=False))
             attributes: dict[tuple[str, ...], ClassHistogram] = {}
         else:  # keep the classes: the combinations roll up from them, not from the rows
             classes = temp_name("risk_classes")
-            sql = _classes_sql(engine, relation, request.quasi_identifiers)
+            sql = _classes_sql(engine, relation, qi, keep=True)
             _run(engine, f"CREATE TEMP TABLE {classes} AS {sql}")
             hist = _histogram(engine, classes)
             attributes = _attribute_histograms(engine, classes, request)
@@ -157,10 +158,18 @@ def _check_columns(engine: DuckDBEngine, relation: str, request: RiskRequest) ->
         raise InvalidInput(f"unknown quasi-identifier column(s): {', '.join(missing)}", field="qi")
 
 
-def _classes_sql(engine: DuckDBEngine, relation: str, qi: Sequence[str]) -> str:
-    """One row per equivalence class: its quasi-identifier values and its size."""
-    cols = ", ".join(engine.dialect.quote(c) for c in qi)
-    return f"SELECT {cols}, count(*) AS hw_size FROM {relation} GROUP BY {cols}"
+def _classes_sql(engine: DuckDBEngine, relation: str, qi: Sequence[str], *, keep: bool) -> str:
+    """One row per equivalence class: its size (and its quasi-identifier values if ``keep``).
+
+    Rows are grouped on a 128-bit key, two independent 64-bit hashes of the values (in order and
+    reversed with a salt), rather than on the columns themselves: about twice as fast on wide
+    keys. Two distinct classes share both hashes with probability about ``u^2 / 2^129``
+    (1e-25 for ten million classes).
+    """
+    quoted = [engine.dialect.quote(c) for c in qi]
+    key = f"hash({', '.join(quoted)}), hash({', '.join(reversed(quoted))}, 'healthwall')"
+    values = "".join(f"any_value({c}) AS {c}, " for c in quoted) if keep else ""
+    return f"SELECT {values}count(*) AS hw_size FROM {relation} GROUP BY {key}"
 
 
 def _histogram(engine: DuckDBEngine, classes: str) -> ClassHistogram:
