@@ -153,3 +153,35 @@ def test_inline_junk_key_is_refused(tmp_path: object) -> None:
         )
     with pytest.raises(ConfigError):
         Ledger.open(f"sqlite:///{tmp_path}/k.db", pseudonym_key=b"short")
+
+
+def test_two_ledger_objects_interleave_without_losing_the_frontier(
+    ledger: Ledger, ledger_url: str
+) -> None:
+    """A second writer on the same database makes the first one's cached frontier stale: the
+    writer notices (size changed) and reloads it from the stored nodes."""
+    import threading
+
+    other = Ledger.open(ledger_url, pseudonym_key=PSEUDONYM_KEY)
+    errors: list[BaseException] = []
+
+    def work(led: Ledger, tag: int) -> None:
+        try:
+            for i in range(40):
+                with led.writer() as tx:
+                    tx.append_many([key_entry(tag * 1000 + i)] * (1 + i % 3))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=work, args=(led, n)) for n, led in enumerate((ledger, other))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other.close()
+    assert not errors
+    assert ledger.size() == 2 * sum(1 + i % 3 for i in range(40))
+    result = ledger.verify()
+    assert result.ok, result.reason
