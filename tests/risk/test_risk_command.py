@@ -201,5 +201,5 @@ def test_hashed_grouping_equals_exact_grouping_with_nulls(tmp_path: Path) -> Non
     pair = next(r for r in report.attributes if r.columns == ("a", "b"))
     distinct_ab = duckdb.sql(
         f"SELECT count(*) FROM (SELECT DISTINCT a, b FROM read_parquet('{path}'))"
-    ).fetchone()
-    assert distinct_ab is not None and pair.distinction == distinct_ab[0] / 5000
+    ).fetchall()[0][0]
+    assert pair.distinction == distinct_ab / 5000
