@@ -12,6 +12,8 @@ import pytest
 from healthwall.errors import InvalidInput
 from healthwall.model.risk import ClassHistogram, UniquenessModel
 from healthwall.risk.population import (
+    _snb_system,
+    _solve,
     dankar_choice,
     pitman_uniques,
     population_uniqueness,
@@ -36,6 +38,9 @@ def adult(shared_data: Path) -> ClassHistogram:
         f"header=true, all_varchar=true) GROUP BY {ADULT_QI}) GROUP BY s"
     ).fetchall()
     return ClassHistogram.of_pairs([r[0] for r in rows], [r[1] for r in rows])
+
+
+GRID = [(0.1 * i, 0.1 * j) for i in range(1, 10) for j in range(1, 10)]
 
 
 def _four_digits(value: float) -> int:
@@ -145,6 +150,11 @@ def test_snb_recovers_the_parameters_it_was_simulated_from() -> None:
     assert estimate is not None
     # The Shlosser estimate of K is the loose part of SNB; the estimate stays within 50 %.
     assert abs(estimate - true_uniques) / true_uniques < 0.5
+    # With the true number of classes the fitted parameters come back close to the truth.
+    fit = _solve(_snb_system(float(k), p, hist.count_of_size(1), hist.count_of_size(2)), None, GRID)
+    assert fit is not None
+    assert fit[0] == pytest.approx(alpha, rel=0.1) and fit[1] == pytest.approx(beta, rel=0.1)
+    assert k * fit[1] ** fit[0] == pytest.approx(true_uniques, rel=0.05)
     zayatz = zayatz_uniques(hist, float(population.sum()))
     assert zayatz is not None
     chosen = population_uniqueness(hist, population_size=float(population.sum()))
