@@ -283,3 +283,26 @@ def test_explanation_of_benefit_maps_paid_amount(tmp_path: Path) -> None:
     assert str(row["paid_amount"]) == "95.50"
     assert row["sensitivity_labels"] == "MH"
     assert row["patient_id"] == "P7"
+
+
+def test_given_labels_are_kept_and_unknown_ones_rejected(tmp_path: Path) -> None:
+    csv = tmp_path / "claims.csv"
+    csv.write_text(
+        "claim_id,patient_id,service_date,dx1,sensitivity_labels\n"
+        "C1,P1,2024-01-02,F11.20,ETH\n"
+        "C2,P1,2024-01-03,f1120,\n",
+        encoding="utf-8",
+    )
+    store = tmp_path / "s.duckdb"
+    run_ingest([csv], store)
+    with open_store(store, read_only=True) as eng:
+        got = eng.query_arrow("SELECT sensitivity_labels FROM claims ORDER BY claim_id")
+    assert got.column(0).to_pylist() == ["ETH;SUD", "SUD"]
+    bad = tmp_path / "bad" / "claims.csv"
+    bad.parent.mkdir()
+    bad.write_text(
+        "claim_id,patient_id,service_date,sensitivity_labels\nC3,P1,2024-01-02,NOPE\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidInput, match="unknown label"):
+        run_ingest([bad], store)

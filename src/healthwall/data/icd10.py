@@ -15,12 +15,12 @@ Sensitivity labels (:func:`labels_of_code`) are derived from diagnosis codes by 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pyarrow as pa
 
-from healthwall.data._tables import arrow, rows, table_path
+from healthwall.data._tables import arrow, table_path
 from healthwall.errors import UnknownCode
 
 CHAPTERS_FILE = "icd10cm_chapters.csv.gz"
@@ -63,11 +63,19 @@ def labels_of_code(code: str | None) -> frozenset[str]:
     """The sensitivity labels a diagnosis code carries (empty for None or an unlabelled code)."""
     if not code:
         return frozenset()
-    c = normalize(code)
+    return _labels_of_prefix(normalize(code)[:_PREFIX])
+
+
+#: Rules compare at most this many leading characters, so labels depend only on that prefix.
+_PREFIX = max(len(bound) for ranges in LABEL_RULES.values() for pair in ranges for bound in pair)
+
+
+@cache
+def _labels_of_prefix(prefix: str) -> frozenset[str]:
     return frozenset(
         label
         for label, ranges in LABEL_RULES.items()
-        if any(_in_range(c, first, last) for first, last in ranges)
+        if any(_in_range(prefix, first, last) for first, last in ranges)
     )
 
 
@@ -79,15 +87,21 @@ def sensitivity_labels(codes: Iterable[str | None]) -> str:
     return ";".join(sorted(found))
 
 
+def _column(name: str) -> list[str]:
+    """One column of the codes table as Python strings (read by Arrow's CSV reader: fast)."""
+    return [str(v) for v in arrow(CODES_FILE).column(name).to_pylist()]
+
+
 @lru_cache(maxsize=1)
 def _categories() -> dict[str, tuple[str, str]]:
     """category -> (block, chapter)."""
-    return {r["code"]: (r["block"], r["chapter"]) for r in rows(CODES_FILE) if "." not in r["code"]}
+    rows = zip(_column("code"), _column("block"), _column("chapter"), strict=True)
+    return {code: (block, chapter) for code, block, chapter in rows if "." not in code}
 
 
 @lru_cache(maxsize=1)
 def _codes() -> frozenset[str]:
-    return frozenset(r["code"] for r in rows(CODES_FILE))
+    return frozenset(_column("code"))
 
 
 def category_of(code: str) -> str:
@@ -121,7 +135,9 @@ def is_billable(code: str) -> bool:
 @lru_cache(maxsize=1)
 def billable_codes() -> frozenset[str]:
     """Every billable (leaf) code."""
-    return frozenset(r["code"] for r in rows(CODES_FILE) if r["billable"] == "1")
+    return frozenset(
+        c for c, b in zip(_column("code"), _column("billable"), strict=True) if b == "1"
+    )
 
 
 def chapters_table() -> pa.Table:

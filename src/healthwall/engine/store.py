@@ -23,6 +23,7 @@ from healthwall.engine.schema import (
     sql_type,
 )
 from healthwall.errors import InvalidInput
+from healthwall.model.codes import Label
 from healthwall.model.dataset import DatasetSpec
 
 REQUIRED = {"patients": ("patient_id",), "claims": ("claim_id", "patient_id", "service_date")}
@@ -106,43 +107,70 @@ def _describe(exc: duckdb.Error) -> str:
     return f"cannot be read{where} ({type(exc).__name__})"
 
 
-def _label_table(engine: DuckDBEngine, view: str, columns: list[str], source: str) -> str:
-    """A relation (code, labels[]) of the distinct diagnosis codes of ``view``."""
-    dx = [c for c in ("dx1", "dx2", "dx3") if c in columns]
+#: Bit i of a label mask <-> LABEL_ORDER[i]; sorted, so the joined string comes out sorted.
+LABEL_ORDER: tuple[str, ...] = tuple(sorted(v.value for v in Label))
+
+
+def _mask(labels: set[str] | frozenset[str]) -> int:
+    return sum(1 << LABEL_ORDER.index(lb) for lb in labels)
+
+
+def _distinct(engine: DuckDBEngine, sql: str, source: str) -> list[str]:
+    return [str(x) for x in _run(engine, sql, source).column(0).to_pylist() if x is not None]
+
+
+def _code_masks(engine: DuckDBEngine, view: str, dx: list[str], source: str) -> str:
+    """Register (code, mask) for the distinct diagnosis codes of the input; return its name."""
     union = " UNION ".join(f"SELECT CAST({q(c)} AS VARCHAR) AS code FROM {q(view)}" for c in dx)
-    codes = (
-        _run(engine, f"SELECT DISTINCT code FROM ({union}) WHERE code IS NOT NULL", source)
-        if dx
-        else None
-    )
-    values = codes.column("code").to_pylist() if codes is not None else []
-    labels = [sorted(labels_of_code(c)) for c in values]
-    name = temp_name("labels")
-    engine.register_arrow(
-        name,
-        pa.table(
-            {
-                "code": pa.array(values, pa.string()),
-                "labels": pa.array(labels, pa.list_(pa.string())),
-            }
-        ),
-    )
+    codes = _distinct(engine, f"SELECT DISTINCT code FROM ({union})", source) if dx else []
+    masks = [_mask(labels_of_code(c)) for c in codes]  # one per distinct code, not per row
+    name = temp_name("code_masks")
+    engine.register_arrow(name, pa.table({"code": pa.array(codes, pa.string()), "mask": masks}))
     return name
 
 
-_DERIVED = "flatten([coalesce(l1.labels, []), coalesce(l2.labels, []), coalesce(l3.labels, [])])"
+def _given_masks(engine: DuckDBEngine, view: str, source: str) -> str:
+    """Register (given, mask) for the distinct label strings the input brings. A label that is
+    not a known code cannot be honoured, so it is an error (fail closed)."""
+    given = _distinct(engine, f"SELECT DISTINCT sensitivity_labels FROM {q(view)}", source)
+    sets = [{x for x in g.split(";") if x} for g in given]
+    unknown = set().union(*sets) - set(LABEL_ORDER) if sets else set()
+    if unknown:
+        raise InvalidInput(
+            f"{source}: sensitivity_labels holds {len(unknown)} unknown label code(s)",
+            field="sensitivity_labels",
+        )
+    name = temp_name("given_masks")
+    masks = [_mask(s) for s in sets]
+    engine.register_arrow(name, pa.table({"given": pa.array(given, pa.string()), "mask": masks}))
+    return name
 
 
-def _labels_expr(given: bool) -> str:
-    """Union of the file's labels (if any) and those derived from dx1..dx3, sorted, ';'-joined."""
-    mine = "string_split(coalesce(v.sensitivity_labels, ''), ';')" if given else "[]"
-    merged = f"list_filter(list_concat({mine}, {_DERIVED}), lambda x: x <> '')"
-    return f"array_to_string(list_sort(list_distinct({merged})), ';')"
+def _labelled_source(engine: DuckDBEngine, view: str, columns: list[str], source: str) -> str:
+    """A subquery of the input with ``_mask``: the OR of its codes' and given labels' masks."""
+    dx: list[str] = [c for c in ("dx1", "dx2", "dx3") if c in columns]
+    codes = _code_masks(engine, view, dx, source)
+    parts = [f"coalesce(c_{c}.mask, 0)" for c in dx]
+    joins = [f"LEFT JOIN {codes} c_{c} ON c_{c}.code = CAST(v.{q(c)} AS VARCHAR)" for c in dx]
+    if "sensitivity_labels" in columns:
+        given = _given_masks(engine, view, source)
+        parts.append("coalesce(g.mask, 0)")
+        joins.append(f"LEFT JOIN {given} g ON g.given = v.sensitivity_labels")
+    mask = " | ".join(parts) or "0"
+    return f"(SELECT v.*, CAST({mask} AS BIGINT) AS _mask FROM {q(view)} v {' '.join(joins)})"
 
 
-def _column_expr(col: str, columns: list[str], labels: str | None) -> str:
-    if col == "sensitivity_labels" and labels is not None:
-        return _labels_expr(col in columns)
+def labels_sql() -> str:
+    """SQL turning ``_mask`` into the sorted, ';'-joined label string."""
+    cases = [
+        f"CASE WHEN (_mask >> {i}) & 1 = 1 THEN '{lb}' END" for i, lb in enumerate(LABEL_ORDER)
+    ]
+    return f"concat_ws(';', {', '.join(cases)})"
+
+
+def _column_expr(col: str, columns: list[str], table: str) -> str:
+    if col == "sensitivity_labels" and table == "claims":
+        return labels_sql()
     if col in columns:
         return f"CAST(v.{q(col)} AS {sql_type(col)})"
     if col == "line_number":
@@ -150,14 +178,12 @@ def _column_expr(col: str, columns: list[str], labels: str | None) -> str:
     return f"CAST(NULL AS {sql_type(col)})"
 
 
-def _select_known(table: str, columns: list[str], labels: str | None, view: str) -> str:
-    exprs = [f"{_column_expr(c, columns, labels)} AS {q(c)}" for c in KNOWN_TABLES[table]]
-    joins = ""
-    if labels is not None:
-        for i in (1, 2, 3):
-            on = f"CAST(v.dx{i} AS VARCHAR)" if f"dx{i}" in columns else "NULL"
-            joins += f" LEFT JOIN {labels} l{i} ON l{i}.code = {on}"
-    return f"SELECT {', '.join(exprs)} FROM {q(view)} v{joins}"
+def _select_known(engine: DuckDBEngine, table: str, view: str, source: str) -> str:
+    """SELECT of a known table's columns from the input (claims: labels derived, set-based)."""
+    columns = engine.columns(view)
+    exprs = [f"{_column_expr(c, columns, table)} AS {q(c)}" for c in KNOWN_TABLES[table]]
+    relation = _labelled_source(engine, view, columns, source) if table == "claims" else q(view)
+    return f"SELECT {', '.join(exprs)} FROM {relation} v"
 
 
 def load_known(engine: DuckDBEngine, view: str, table: str, source: str) -> int:
@@ -166,10 +192,10 @@ def load_known(engine: DuckDBEngine, view: str, table: str, source: str) -> int:
     _check_known_columns(table, columns, source)
     _check_casts(engine, view, columns, source)
     engine.execute(create_sql(table))
-    labels = _label_table(engine, view, columns, source) if table == "claims" else None
+    select = _select_known(engine, table, view, source)
     before = _count(engine, table)
     try:
-        engine.execute(f"INSERT INTO {q(table)} {_select_known(table, columns, labels, view)}")
+        engine.execute(f"INSERT INTO {q(table)} {select}")
     except duckdb.Error as exc:
         raise InvalidInput(f"{source}: {_describe(exc)}") from None
     return _count(engine, table) - before
