@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from healthwall.errors import ConfigError
+from healthwall.errors import ConfigError, HealthwallError
 from healthwall.ledger.log import Ledger
 from healthwall.model.aggregate import AggregateResult, BudgetState
 from healthwall.model.decision import Decision
@@ -31,7 +32,7 @@ from healthwall.model.request import Request
 from healthwall.secrets import resolve_secret
 from healthwall.workflows import aggregates
 from healthwall.workflows.accounting import accounting_for
-from healthwall.workflows.batching import GroupCommitter, PooledSubmitter
+from healthwall.workflows.batching import GroupCommitter
 from healthwall.workflows.credentials import CredentialStore
 from healthwall.workflows.gateway import Gateway, GatewaySettings
 
@@ -103,7 +104,7 @@ class Runtime:
     credentials: CredentialStore
     aggregate_settings: aggregates.AggregateSettings
     jurisdiction: str
-    submitter: PooledSubmitter | GroupCommitter | None = None
+    submitter: GroupCommitter | None = None
 
     def __post_init__(self) -> None:
         if self.submitter is None:
@@ -171,16 +172,31 @@ class Runtime:
     def close(self) -> None:
         if self.submitter is not None:
             self.submitter.close()
+        self.gateway.close()
         self.credentials.close()
         self.ledger.close()
 
 
-def _submitter(gateway: Gateway) -> PooledSubmitter | GroupCommitter:
-    """Group commit when the gateway has ``submit_many`` (one transaction per batch)."""
-    submit_many = getattr(gateway, "submit_many", None)
-    if callable(submit_many):
-        return GroupCommitter(submit_many)
-    return PooledSubmitter(gateway.submit)
+def _submitter(gateway: Gateway) -> GroupCommitter:
+    """Group commit: concurrent requests share one ledger transaction (one durable commit)."""
+
+    def submit_many(requests: Sequence[Request]) -> list[Decision | Exception]:
+        try:
+            return [d.decision for d in gateway.submit_many(requests)]
+        except HealthwallError:
+            if len(requests) == 1:
+                raise
+        # One bad request (e.g. a reused request_id) fails the whole batch and records nothing;
+        # decide the batch one by one so each caller gets its own answer.
+        out: list[Decision | Exception] = []
+        for request in requests:
+            try:
+                out.append(gateway.submit(request))
+            except HealthwallError as exc:
+                out.append(exc)
+        return out
+
+    return GroupCommitter(submit_many)
 
 
 @dataclass(frozen=True)
@@ -287,19 +303,24 @@ def start_server(options: ServeOptions, *, log_path: Path | None = None) -> Serv
     url = f"http://{options.host}:{options.port}"
     server = ServerProcess(process, url)
     try:
-        wait_healthy(url, process)
+        wait_healthy(url, process, log=log_path)
     except BaseException:
         server.stop()
         raise
     return server
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+def wait_healthy(
+    url: str, process: subprocess.Popen[bytes], timeout: float = 60.0, log: Path | None = None
+) -> None:
     """Poll /v1/health until it answers 200; fail if the process dies or time runs out."""
     deadline = time.monotonic() + timeout
+    where = f"see {log}" if log else "run healthwall serve to see why"
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise ConfigError("the service exited during start-up (see its log)", field="serve")
+            raise ConfigError(
+                f"the service exited during start-up (port in use? {where})", field="serve"
+            )
         try:
             if httpx.get(url + "/v1/health", timeout=1.0).status_code == 200:
                 return
