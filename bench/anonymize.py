@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from typing import Any
 import duckdb
 
 ROOT = Path(__file__).resolve().parents[1]
+LOAD = os.getloadavg()[0]
 ADULT = ROOT.parent / "shared" / "data" / "adult"
 HW = str(ROOT / ".venv" / "bin" / "healthwall")
 PY = str(ROOT / ".venv" / "bin" / "python")
@@ -61,11 +63,22 @@ out.to_csv(sys.argv[3], index=False)
 """
 
 
-def timed(cmd: list[str]) -> tuple[float, str]:
-    """Wall time of a whole process, and its stdout; fails loudly on a non-zero exit."""
+CPU: dict[str, list[float]] = {}
+
+
+def timed(cmd: list[str], tag: str = "") -> tuple[float, str]:
+    """Wall time of a whole process, and its stdout; fails loudly on a non-zero exit.
+
+    The process's CPU time (user + system) is recorded under ``tag`` too: on a shared, loaded
+    machine it is the steadier number.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU.setdefault(tag or cmd[1], []).append(cpu)
     if proc.returncode != 0:
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
     return elapsed, proc.stdout
@@ -98,13 +111,13 @@ def adult_job(tmp: Path, runs: int) -> dict[str, Any]:
     times = []
     summary: dict[str, Any] = {}
     for _ in range(runs):
-        elapsed, stdout = timed(cmd)
+        elapsed, stdout = timed(cmd, "adult")
         times.append(elapsed)
         summary = json.loads(stdout)
-    version = [timed([HW, "version"])[0] for _ in range(runs)]
+    version = [timed([HW, "version"], "version")[0] for _ in range(runs)]
     anjana_out = tmp / "adult_anjana.csv"
     anjana_cmd = [PY, "-c", ANJANA_JOB, str(ADULT), ",".join(ADULT_QI), str(anjana_out)]
-    anjana_times = [timed(anjana_cmd)[0] for _ in range(max(1, runs // 2))]
+    anjana_times = [timed(anjana_cmd, "anjana")[0] for _ in range(max(1, runs // 2))]
     records = summary["records"]
     return {
         "job": "Adult 30162 rows, 9 QIs, k=5, suppression 4 %, precomputed entropy",
@@ -119,8 +132,10 @@ def adult_job(tmp: Path, runs: int) -> dict[str, Any]:
         "healthwall_score": summary["score"],
         "healthwall_utility": utility_of(out, ADULT_QI, records),
         "anjana_seconds": {"min": min(anjana_times), "runs": anjana_times},
+        "anjana_cpu_seconds_min": min(CPU["anjana"]),
         "anjana_utility": utility_of(anjana_out, ADULT_QI, records),
         "speed_ratio_anjana_over_healthwall": min(anjana_times) / min(times),
+        "cpu_ratio_anjana_over_healthwall": min(CPU["anjana"]) / min(CPU["adult"]),
     }
 
 
@@ -194,9 +209,10 @@ def large_job(tmp: Path, rows: int) -> dict[str, Any]:
         str(tmp / "hier"),
     ]
     cmd += ["--k", "5", "--suppression", "0.04", "--metric", "entropy", "--out", str(out), "--json"]
-    elapsed, stdout = timed(cmd)
+    elapsed, stdout = timed(cmd, "large")
     summary = json.loads(stdout)
     return {
+        "cpu_seconds": CPU["large"][-1],
         "job": f"synthetic {rows} rows, 8 QIs, k=5, suppression 4 %, precomputed entropy",
         "seconds": elapsed,
         "target_seconds": 20.0,
@@ -208,9 +224,9 @@ def large_job(tmp: Path, rows: int) -> dict[str, Any]:
     }
 
 
-def _row(tool: str, seconds: float, u: dict[str, Any]) -> str:
+def _row(tool: str, seconds: float, cpu: float, u: dict[str, Any]) -> str:
     return (
-        f"| {tool} | {seconds:.3f} | {u['suppressed']} | {u['classes']}"
+        f"| {tool} | {seconds:.3f} | {cpu:.3f} | {u['suppressed']} | {u['classes']}"
         f" | {u['discernibility']:.0f} |"
     )
 
@@ -220,18 +236,29 @@ def render(result: dict[str, Any]) -> str:
     lines = [
         "# anonymize benchmark",
         "",
-        f"Machine: {os.cpu_count()} cores; whole-process wall times (subprocess).",
+        f"Machine: {os.cpu_count()} cores, load average {a['load_average_at_start']:.1f} at start"
+        " (shared with other jobs); whole-process wall times (subprocess) and the process's CPU"
+        " time (user + system).",
         "",
         "## Adult, 9 QIs, k=5, 4 % suppression, precomputed entropy",
         "",
-        "| tool | seconds (min) | suppressed | classes | discernibility |",
-        "|---|---|---|---|---|",
-        _row("healthwall", a["healthwall_seconds"]["min"], a["healthwall_utility"]),
-        _row("anjana", a["anjana_seconds"]["min"], a["anjana_utility"]),
+        "| tool | wall s (min) | CPU s (min) | suppressed | classes | discernibility |",
+        "|---|---|---|---|---|---|",
+        _row(
+            "healthwall",
+            a["healthwall_seconds"]["min"],
+            a["healthwall_cpu_seconds_min"],
+            a["healthwall_utility"],
+        ),
+        _row(
+            "anjana", a["anjana_seconds"]["min"], a["anjana_cpu_seconds_min"], a["anjana_utility"]
+        ),
         "",
-        f"- healthwall median {a['healthwall_seconds']['median']:.3f} s (target 1.0 s);"
-        f" `healthwall version` alone {a['cli_startup_seconds_min']:.3f} s",
-        f"- speed ratio anjana / healthwall: {a['speed_ratio_anjana_over_healthwall']:.1f}x",
+        f"- healthwall median {a['healthwall_seconds']['median']:.3f} s wall (target 1.0 s);"
+        f" `healthwall version` alone {a['cli_startup_seconds_min']:.3f} s wall,"
+        f" {a['cli_startup_cpu_seconds_min']:.3f} s CPU",
+        f"- speed ratio anjana / healthwall: {a['speed_ratio_anjana_over_healthwall']:.1f}x wall,"
+        f" {a['cpu_ratio_anjana_over_healthwall']:.1f}x CPU",
         f"- healthwall optimum {a['healthwall_levels']}, score {a['healthwall_score']!r}"
         " (ARX: [1,0,1,1,3,2,2,0,1], 255559.85455731067)",
     ]
@@ -241,7 +268,8 @@ def render(result: dict[str, Any]) -> str:
             "",
             f"## {g['job']}",
             "",
-            f"- {g['seconds']:.2f} s (target 20 s); levels {g['levels']};"
+            f"- {g['seconds']:.2f} s wall, {g['cpu_seconds']:.2f} s CPU (target 20 s);"
+            f" levels {g['levels']};"
             f" suppressed {g['suppressed']}; classes {g['classes']};"
             f" nodes checked {g['nodes_checked']} of {g['lattice_size']}",
         ]

@@ -36,6 +36,7 @@ from healthwall.errors import Refused
 EXHAUSTIVE_LIMIT = 2_000_000
 _CACHE = 64
 _CACHE_ROWS = 3_000_000
+_QUANTILE = 0.95
 _PAIR_CELLS = 4_000_000
 _PAIR_MIN_RECORDS = 0
 
@@ -154,7 +155,7 @@ class _Flash:
                 return
             if ev.checked % 32 == 0:
                 ev.pin(tuple(int(v) for v in self.lattice.nodes[live].min(axis=0)))
-            self._check(ev, int(live[int(0.95 * (len(live) - 1))]))
+            self._check(ev, int(live[int(_QUANTILE * (len(live) - 1))]))
 
     def _run_paths(self, ev: Evaluator) -> None:
         lat = self.lattice
