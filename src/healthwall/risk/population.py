@@ -155,11 +155,12 @@ def pitman_uniques(hist: ClassHistogram, population_size: float) -> float | None
     t, a = float(root[0]), float(root[1])
     if t < 0.0 or not (0.0 < a < 1.0):
         return None
-    with np.errstate(all="ignore"):
-        value = math.exp(
-            special.gammaln(t + 1.0) - special.gammaln(t + a) + a * math.log(population_size)
-        )
-    return _valid(value, population_size, _uniques_bound(hist, population_size))
+    log_value = float(
+        special.gammaln(t + 1.0) - special.gammaln(t + a) + a * math.log(population_size)
+    )
+    if not math.isfinite(log_value) or log_value > math.log(population_size):
+        return None  # more uniques than people: ARX's check, without overflowing exp
+    return _valid(math.exp(log_value), population_size, _uniques_bound(hist, population_size))
 
 
 # --------------------------------------------------------------------------- Zayatz
