@@ -39,6 +39,8 @@ def test_demo_replays_every_scenario_and_exits(tmp_path: Path) -> None:
     assert "console: http://127.0.0.1:" in out
     assert (workdir / "extracts" / "claims-safe-harbor.parquet").is_file()
     assert (workdir / "extracts" / "claims-safe-harbor-report.html").is_file()
+    assert (workdir / "extracts" / "patients-expert-determination.parquet").is_file()
+    assert "(patients, expert determination)" in out and "(claims, Safe Harbor)" in out
     for user in ("officer", "auditor"):
         assert f"  {user} " in out
     with open_store(workdir / "store.duckdb", read_only=True) as engine:

@@ -160,6 +160,22 @@ def test_error_shape_for_auth_and_routing(service: Service) -> None:
     assert method.json()["error"] == "method-not-allowed"
 
 
+def test_a_reused_request_id_is_refused_alone(service: Service) -> None:
+    body = {**_warrant(service), "request_id": "reused-id-1"}
+    with service.client() as client:
+        first = client.post("/v1/requests", json=body, headers=service.key("sfpd"))
+        again = client.post("/v1/requests", json=body, headers=service.key("sfpd"))
+        other = client.post("/v1/requests", json=_warrant(service), headers=service.key("sfpd"))
+    assert first.status_code == 200 and first.json()["request_id"] == "reused-id-1"
+    assert again.status_code == 422
+    assert again.json() == {
+        "error": "invalid-input",
+        "message": "request_id is already in use",
+        "field": "request_id",
+    }
+    assert other.status_code == 200
+
+
 def test_requester_cannot_speak_for_another(service: Service) -> None:
     with service.client() as client:
         response = client.post(

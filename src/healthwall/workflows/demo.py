@@ -3,7 +3,8 @@
 In a work directory (default ``./healthwall-demo``, git-ignored, rebuilt on every run):
 
 1. generate synthetic custodian records (patients and claims) and ingest them into a DuckDB store;
-2. produce a Safe Harbor extract with its report (the de-identification workflow);
+2. produce the researcher's extracts -- claims under Safe Harbor (with its report) and patients
+   under expert determination -- and record both in the ledger;
 3. create keys (by file reference), the ledger, API keys for the requesters and an officer and an
    auditor login, all printed once;
 4. start the service (a child process running ``healthwall serve``) and replay the scenarios of
@@ -25,8 +26,9 @@ from pathlib import Path
 from typing import TextIO
 
 from healthwall.ledger.checkpoint import generate_key
-from healthwall.workflows import deidentify as deid
+from healthwall.workflows import demo_extracts
 from healthwall.workflows.credentials import CredentialStore, Role
+from healthwall.workflows.demo_extracts import Extract
 from healthwall.workflows.demo_scenarios import (
     REQUESTERS,
     Outcome,
@@ -60,8 +62,7 @@ class DemoSetup:
     env: dict[str, str]
     api_keys: dict[str, str] = field(default_factory=dict)
     logins: dict[str, str] = field(default_factory=dict)
-    extract: Path | None = None
-    extract_report: Path | None = None
+    extracts: list[Extract] = field(default_factory=list)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -81,7 +82,7 @@ def prepare(workdir: Path, patients: int, seed: int, *, extract: bool = True) ->
     ingest(store, data.patients_path, data.claims_path)
     setup = DemoSetup(workdir, f"sqlite:///{workdir / 'healthwall.db'}", store, _keys(workdir))
     if extract:
-        setup.extract, setup.extract_report = _safe_harbor(setup)
+        _extracts(setup, data.patients_path)
     _credentials(setup)
     return setup
 
@@ -110,21 +111,15 @@ def _keys(workdir: Path) -> dict[str, str]:
     }
 
 
-def _safe_harbor(setup: DemoSetup) -> tuple[Path, Path]:
-    (setup.workdir / "extracts").mkdir()
-    out = setup.workdir / "extracts" / "claims-safe-harbor.parquet"
-    report = setup.workdir / "extracts" / "claims-safe-harbor-report.html"
-    request = deid.DeidRequest(
-        input=f"store:{setup.store}#claims",
-        output=out,
-        profile="safe-harbor",
-        recipient="State University research team",
-        key_ref=setup.env["HEALTHWALL_PSEUDONYM_KEY"],
-        report=report,
-        join_patients=f"store:{setup.store}#patients",
-    )
-    deid.deidentify(request)
-    return out, report
+def _extracts(setup: DemoSetup, patients_file: Path) -> None:
+    """The researcher's two extracts (Safe Harbor, expert determination), in the ledger."""
+    key_ref = setup.env["HEALTHWALL_PSEUDONYM_KEY"]
+    made = [
+        demo_extracts.safe_harbor(setup.workdir, setup.store, key_ref),
+        demo_extracts.expert(setup.workdir, setup.store, patients_file),
+    ]
+    setup.extracts = [extract for extract, _ in made]
+    demo_extracts.record(setup.db, key_ref, [entry for _, entry in made])
 
 
 def _credentials(setup: DemoSetup) -> None:
@@ -206,8 +201,12 @@ def _print_summary(out: TextIO, setup: DemoSetup, url: str, outcomes: list[Outco
         if o.released and o.withheld_labels:
             released += f" (records labelled {', '.join(o.withheld_labels)} withheld)"
         out.write(f"{o.scenario.ljust(width + 2)}{o.status:<6}{o.decision:<11}{released}\n")
-    if setup.extract is not None:
-        out.write(f"\nSafe Harbor extract: {setup.extract}\n  report: {setup.extract_report}\n")
+    for extract in setup.extracts:
+        risk = f", highest risk {extract.risk_after:.3f}" if extract.risk_after is not None else ""
+        out.write(
+            f"\nextract for the researcher ({extract.name}): {extract.rows_out} of"
+            f" {extract.rows_in} rows{risk}\n  {extract.output}\n  report: {extract.report}\n"
+        )
     out.write("\nAPI keys (shown once):\n")
     for requester, key in setup.api_keys.items():
         out.write(f"  {requester:<14} {key}\n")
