@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from pathlib import Path
@@ -22,7 +23,7 @@ from healthwall.policy import decide, space
 from healthwall.policy.decide import evaluate
 from healthwall.policy.facts import example_request
 from healthwall.policy.invariants import check
-from healthwall.policy.packs import bundle, jurisdictions
+from healthwall.policy.packs import bundle, jurisdictions, known_packs
 
 US_CA = ("hipaa", "part2", "us-ca", "firewall")
 
@@ -225,3 +226,38 @@ def test_cli_policy_list(capsys: pytest.CaptureFixture[str]) -> None:
     listing = json.loads(out)
     assert "US-CA" in listing["jurisdictions"]
     assert all(r["citation"] for p in listing["packs"].values() for r in p["rules"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    subset=st.sets(st.sampled_from(list(codes.Condition))),
+    cell=FACTS,
+    jurisdiction=st.sampled_from(sorted(jurisdictions())),
+)
+def test_every_condition_set_is_covered_by_its_class(
+    subset: set[codes.Condition], cell: Any, jurisdiction: str
+) -> None:
+    """The grid's condition profiles stand for ALL subsets: same Cedar answer as the original."""
+    facts, element, label = cell
+    rules = bundle(tuple(jurisdictions()[jurisdiction]))
+    reps = [p for p in space.CONDITION_PROFILES if _key(p) == _key(frozenset(subset))]
+    assert reps, "no class for this subset"
+    original = dataclasses.replace(facts, conditions=frozenset(subset))
+    stand_in = dataclasses.replace(facts, conditions=reps[0])
+    pair = (element, label)
+    assert evaluate(rules, original, [pair])[pair] == evaluate(rules, stand_in, [pair])[pair]
+
+
+@functools.cache
+def _atoms() -> list[tuple[str, frozenset[str]]]:
+    """Every test of the condition set in the packs: (any | all, literals)."""
+    atoms: set[Any] = set()
+    for pack in known_packs():
+        for rule in bundle((pack,)).rules.values():
+            space._condition_atoms(rule.ast, atoms)
+    return sorted(atoms, key=lambda a: (a[0], sorted(a[1])))
+
+
+def _key(conditions: frozenset[codes.Condition]) -> tuple[bool, ...]:
+    values = {c.value for c in conditions}
+    return tuple(bool(values & lits) if k == "any" else lits <= values for k, lits in _atoms())

@@ -9,8 +9,8 @@ EVERY combination.
 Axes (per kind): purpose x instrument x scope/geography x condition profile x named-elements state
 x agent verification x resource (element, record label).
 
-Condition *sets* are enumerated as profiles: none, each condition alone, all but one, all.
-Policies read conditions only through contains / containsAny / containsAll of literal sets.
+Condition *sets*: all 2^n subsets, grouped into the classes no policy can tell apart (see
+:func:`condition_profiles`); one representative per class.
 
 The compiler supports the Cedar subset the packs use (==, !=, &&, ||, !, contains, containsAny,
 containsAll over literals and attributes of principal/resource/context); anything else is a
@@ -20,10 +20,12 @@ cross-checked against cedarpy on a sample (see ``policy.invariants``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import yaml
 from numpy.typing import NDArray
 
 from healthwall.errors import ConfigError
@@ -39,7 +41,14 @@ from healthwall.model.codes import (
     ScopeKind,
 )
 from healthwall.policy.facts import Facts
-from healthwall.policy.packs import Bundle, element_attrs, resource_labels
+from healthwall.policy.packs import (
+    PACK_DIR,
+    Bundle,
+    bundle,
+    element_attrs,
+    known_packs,
+    resource_labels,
+)
 
 NDIM = 7
 PURPOSES = list(Purpose)
@@ -49,12 +58,70 @@ SCOPES: list[tuple[ScopeKind, Geography]] = [
     (ScopeKind.COHORT, Geography.NONE),
     *((ScopeKind.AGGREGATE, g) for g in Geography),
 ]
-CONDITION_PROFILES: list[frozenset[Condition]] = [
-    frozenset(),
-    *(frozenset({c}) for c in Condition),
-    *(frozenset(Condition) - {c} for c in Condition),
-    frozenset(Condition),
-]
+Atom = tuple[str, frozenset[str]]  # ("any" | "all", literal conditions)
+
+
+def _condition_atoms(node: Any, found: set[Atom]) -> None:
+    """Every test of ``context.conditions`` in a Cedar JSON AST, as (any|all, literals)."""
+    if isinstance(node, list):
+        for item in node:
+            _condition_atoms(item, found)
+        return
+    if not isinstance(node, dict):
+        return
+    for op, arg in node.items():
+        if op in ("contains", "containsAny", "containsAll") and isinstance(arg, dict):
+            left = arg.get("left", {}).get(".", {})
+            if left.get("attr") == "conditions" and left.get("left", {}).get("Var") == "context":
+                right = arg.get("right", {})
+                values = right.get("Set", [right])
+                literals = frozenset(str(v.get("Value")) for v in values if isinstance(v, dict))
+                found.add(("all" if op == "containsAll" else "any", literals))
+        _condition_atoms(arg, found)
+
+
+def condition_profiles(extra: Iterable[frozenset[str]] = ()) -> list[frozenset[Condition]]:
+    """One condition set per class of sets that no policy (or invariant) can tell apart.
+
+    Policies read ``context.conditions`` only through contains/containsAny/containsAll of literal
+    sets (the compiler refuses anything else), so two sets giving the same truth value to every
+    such test are equivalent. All 2^n subsets are grouped by those truth values and the smallest
+    set of each group stands for it: every subset is covered, exactly.
+    """
+    atoms: set[Atom] = {("any", frozenset(e)) for e in extra}
+    for pack in known_packs():
+        for rule in bundle((pack,)).rules.values():
+            _condition_atoms(rule.ast, atoms)
+    ordered = sorted(atoms, key=lambda a: (a[0], sorted(a[1])))
+    every = list(Condition)
+    classes: dict[tuple[bool, ...], frozenset[Condition]] = {}
+    subsets = (
+        frozenset(c for i, c in enumerate(every) if mask >> i & 1)
+        for mask in sorted(range(1 << len(every)), key=lambda m: (m.bit_count(), m))
+    )
+    for subset in subsets:
+        values = {c.value for c in subset}
+        key = tuple(
+            bool(values & lits) if kind == "any" else lits <= values for kind, lits in ordered
+        )
+        classes.setdefault(key, subset)
+    return list(classes.values())
+
+
+def _invariant_conditions() -> list[frozenset[str]]:
+    """Condition filters of the invariants file (they must be distinguishable too)."""
+    raw = yaml.safe_load((PACK_DIR.parent / "invariants.yaml").read_text(encoding="utf-8"))
+    found = []
+    for inv in raw.get("invariants", []):
+        for key in ("when", "unless"):
+            filters = inv.get(key) or []
+            for f in filters if isinstance(filters, list) else [filters]:
+                if "condition" in f:
+                    found.append(frozenset(str(v) for v in f["condition"]))
+    return found
+
+
+CONDITION_PROFILES: list[frozenset[Condition]] = condition_profiles(_invariant_conditions())
 NAMED_STATES = ["not-given", "yes", "no"]  # instrument names no elements / names this / not this
 AGENT_STATES = [False, True]
 RESOURCES: list[tuple[Element, Label | None]] = [
