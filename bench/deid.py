@@ -76,21 +76,23 @@ FROM range({n}) AS r(i)
 
 def generate(work: Path, patients: int, lines: int) -> tuple[Path, Path, str]:
     """Write the inputs (synth if available, else the DuckDB generator); returns the source."""
-    p, c = work / "patients.parquet", work / "claims.parquet"
-    if p.exists() and c.exists():
-        return p, c, "cached"
+    p, c, origin = work / "patients.parquet", work / "claims.parquet", work / "ORIGIN"
+    if p.exists() and c.exists() and origin.exists():
+        return p, c, origin.read_text().strip() + " (cached)"
     synth = ROOT / ".venv" / "bin" / "healthwall"
     probe = subprocess.run([synth, "synth", "--help"], capture_output=True, check=False)
     if probe.returncode == 0:
         cmd = [synth, "synth", "--patients", str(patients), "--seed", "1", "--out", str(work)]
         subprocess.run(cmd, check=True)
-        return p, c, "healthwall synth"
+        origin.write_text("healthwall synth --seed 1")
+        return p, c, "healthwall synth --seed 1"
     con = duckdb.connect()
     opts = OPTS
     con.execute("CREATE MACRO hm(x, n) AS CAST(hash(x) % n AS BIGINT)")
     con.execute(f"COPY ({PATIENTS.format(n=patients)}) TO '{p}' {opts}")
     con.execute(f"COPY ({CLAIMS.format(n=lines, patients=patients)}) TO '{c}' {opts}")
     con.close()
+    origin.write_text("bench DuckDB generator")
     return p, c, "bench DuckDB generator"
 
 

@@ -249,3 +249,15 @@ def test_bad_inputs_give_clear_errors_and_no_output(make_patients, key_file, tmp
     with pytest.raises(ConfigError, match="profile"):
         deidentify(DeidRequest(input=str(src), output=out, profile="anonymous-ish"))
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith((".tmp", "o."))] == []
+
+
+def test_hhs_2000_table_is_applied_and_reported(make_patients, tmp_path, rows: Rows) -> None:  # type: ignore[no-untyped-def]
+    src = make_patients(12)  # zips cycle through 02139 03601 99501 05901 20201-1234 00000
+    got = {}
+    for table in ("census-2010", "hhs-2000"):
+        out = tmp_path / f"{table}.parquet"
+        report = deidentify(DeidRequest(input=str(src), output=out, zip_table=table))
+        assert report.zip_table == table
+        got[table] = {str(r["zip"]) for r in rows(out)}
+    assert got["census-2010"] == {"021", "995", "000"}  # 202 is restricted in 2010
+    assert got["hhs-2000"] == {"021", "995", "202", "000"}  # ... but not on HHS's 2000 list

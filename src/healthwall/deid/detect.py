@@ -20,6 +20,7 @@ from healthwall.model.dataset import DatasetSpec
 from healthwall.model.deid import ColumnTreatment, Treatment
 
 SAMPLE_ROWS = 50_000
+SCAN_ROWS = 1_000_000  # the sample is drawn from the first rows (the verifier reads them all)
 
 #: Value patterns (RE2, partial match) -> (Safe Harbor letter, regex).
 PATTERNS: dict[str, tuple[str, str]] = {
@@ -114,7 +115,8 @@ def find_undeclared(
     aggs = _value_aggregates(text_cols)
     projection = ", ".join(q(c) for c in text_cols)
     sampling = f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)"
-    sample = f"SELECT {projection} FROM ({relation}) {sampling}"
+    head = f"SELECT {projection} FROM ({relation}) LIMIT {SCAN_ROWS}"
+    sample = f"SELECT * FROM ({head}) {sampling}"
     sql = f"SELECT {', '.join(agg for _, _, agg in aggs)} FROM ({sample})"
     try:
         row = con.execute(sql).fetchone()

@@ -76,7 +76,7 @@ def deidentify(req: DeidRequest, progress: Progress = _noop) -> DeidReport:
     key = _recipient_key(req)
     progress("reading the spec and the input")
     spec = _load_spec(req.spec)
-    run = _open(req)
+    run = _open(req, spec)
     try:
         detect.check_declared(list(run.types), spec, req.input)
         patient_key = _patient_key(list(run.types), spec)
@@ -173,7 +173,7 @@ def _spec_digest(spec: DatasetSpec) -> str:
     return sha256(canonical.encode()).hexdigest()
 
 
-def _open(req: DeidRequest) -> _Run:
+def _open(req: DeidRequest, spec: DatasetSpec) -> _Run:
     inputs = [source.parse_source(req.input)]
     if req.join_patients is not None:
         inputs.append(source.parse_source(req.join_patients))
@@ -184,7 +184,7 @@ def _open(req: DeidRequest) -> _Run:
         relation = relations[0]
         parts = [(relations[0], list(types))]
         if req.join_patients is not None:
-            relation, joined = _join(con, relations, inputs, types)
+            relation, joined = _join(con, relations, inputs, types, spec)
             parts.append((relations[1], [c for c in joined if c not in types]))
             types = joined
     except BaseException:
@@ -198,9 +198,10 @@ def _join(
     relations: list[str],
     inputs: list[source.Source],
     claim_types: dict[str, str],
+    spec: DatasetSpec,
 ) -> tuple[str, dict[str, str]]:
     patient_types = source.describe(con, relations[1], inputs[1].label)
-    key = _patient_key(list(claim_types), default_spec())
+    key = _patient_key(list(claim_types), spec)
     if key is None or key not in patient_types:
         raise InvalidInput("both inputs need the patient key column to be joined", field="join")
     clash = sorted(set(claim_types) & set(patient_types) - {key})
@@ -277,21 +278,6 @@ def _check_verdict(verdict: VerificationResult, rows_in: int) -> None:
         raise IntegrityError(f"row count changed ({rows_in} in, {verdict.rows} out)")
 
 
-def plan_only(req: DeidRequest) -> list[ColumnTreatment]:
-    """The treatments ``req`` would apply, without writing anything (for previews and tests)."""
-    profile = profiles.get_profile(req.profile)
-    spec = _load_spec(req.spec)
-    run = _open(req)
-    try:
-        detect.check_declared(list(run.types), spec, req.input)
-        options = profiles.PlanOptions(
-            keyed=req.key_ref is not None, date_shift_days=req.date_shift_days
-        )
-        return profiles.plan(profile, list(run.types), spec, options)
-    finally:
-        run.con.close()
-
-
 def verify(
     path: Path,
     spec_path: Path | None = None,
@@ -304,4 +290,4 @@ def verify(
     return verify_file(path, spec=spec, ruleset=ruleset, zip_table=zip_table, reference=reference)
 
 
-__all__ = ["DeidRequest", "deidentify", "describe_findings", "plan_only", "verify"]
+__all__ = ["DeidRequest", "deidentify", "describe_findings", "verify"]
