@@ -306,3 +306,13 @@ def test_given_labels_are_kept_and_unknown_ones_rejected(tmp_path: Path) -> None
     )
     with pytest.raises(InvalidInput, match="unknown label"):
         run_ingest([bad], store)
+
+
+def test_csv_keeps_leading_zeros(tmp_path: Path) -> None:
+    csv = tmp_path / "patients.csv"
+    csv.write_text("patient_id,zip,mrn\n007,02139,0012\n", encoding="utf-8")
+    store = tmp_path / "s.duckdb"
+    run_ingest([csv], store)
+    with open_store(store, read_only=True) as eng:
+        row = eng.query_arrow("SELECT patient_id, zip, mrn FROM patients").to_pylist()[0]
+    assert row == {"patient_id": "007", "zip": "02139", "mrn": "0012"}

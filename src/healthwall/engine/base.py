@@ -68,7 +68,7 @@ class Engine(Protocol):
         """Run a statement for its effect."""
         ...
 
-    def read(self, path: str | Path, name: str | None = None) -> str:
+    def read(self, path: str | Path, name: str | None = None, *, all_text: bool = False) -> str:
         """Expose a CSV or Parquet file as a view; return the view's name."""
         ...
 

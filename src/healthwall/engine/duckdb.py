@@ -63,7 +63,9 @@ class DuckDBEngine:
         else:
             self.con.execute(sql, params)
 
-    def read(self, path: str | Path, name: str | None = None) -> str:
+    def read(self, path: str | Path, name: str | None = None, *, all_text: bool = False) -> str:
+        """Expose a CSV or Parquet file as a temporary view; ``all_text`` reads CSV cells as
+        text (no type guessing: ZIP codes and identifiers keep their leading zeros)."""
         source = Path(path)
         if not source.is_file():
             raise NotFound(f"input file {source.name} does not exist")
@@ -73,7 +75,7 @@ class DuckDBEngine:
         reader = (
             f"read_parquet({lit})"
             if fmt is FileFormat.PARQUET
-            else f"read_csv({lit}, header=true, auto_detect=true)"
+            else f"read_csv({lit}, header=true, auto_detect=true, all_varchar={all_text})"
         )
         self.con.execute(
             f"CREATE OR REPLACE TEMP VIEW {self.dialect.quote(view)} AS SELECT * FROM {reader}"

@@ -82,7 +82,7 @@ def _ingest_file(
     result: IngestResult,
 ) -> set[str]:
     FileFormat.of(path)  # rejects unknown formats by name
-    view = engine.read(path, temp_name("input"))
+    view = engine.read(path, temp_name("input"), all_text=True)  # keep leading zeros
     columns = engine.columns(view)
     target = check_table_name(table) if table else infer_table(columns, path.name.split(".")[0])
     check_roles(columns, _spec_for(target, user), path.name)
