@@ -261,3 +261,15 @@ def _atoms() -> list[tuple[str, frozenset[str]]]:
 def _key(conditions: frozenset[codes.Condition]) -> tuple[bool, ...]:
     values = {c.value for c in conditions}
     return tuple(bool(values & lits) if k == "any" else lits <= values for k, lits in _atoms())
+
+
+@pytest.mark.parametrize("jurisdiction", ["US-CA", "GB"])
+def test_a_record_label_only_ever_restricts(jurisdiction: str) -> None:
+    """For every combination: an element of a labelled record never fares better than unlabelled."""
+    rules = bundle(tuple(jurisdictions()[jurisdiction]))
+    plain = {e: space.RESOURCES.index((e, None)) for e in codes.CLINICAL_ELEMENTS}
+    for kind in codes.RequesterKind:
+        grid = space.outcomes(rules, kind).full()
+        for r, (element, label) in enumerate(space.RESOURCES):
+            if label is not None:
+                assert (grid[..., r] <= grid[..., plain[element]]).all(), (kind, element, label)

@@ -317,6 +317,12 @@ class Grid:
         review = int(np.bitwise_count(self.disclose).sum()) - permit
         return {"deny": self.size - permit - review, "review": review, "permit": permit}
 
+    def full(self) -> NDArray[np.int8]:
+        """Every cell's outcome, unpacked: 0 deny, 1 review, 2 permit."""
+        out = np.unpackbits(self.disclose, axis=-1, count=SHAPE[-1]).view(np.int8)
+        out += np.unpackbits(self.release, axis=-1, count=SHAPE[-1]).view(np.int8)
+        return out
+
     def outcome_at(self, index: tuple[int, ...]) -> int:
         """0 deny, 1 review, 2 permit."""
         *outer, r = index
