@@ -13,6 +13,7 @@ SQL fragments come from this module's own tables.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import math
 from dataclasses import dataclass
@@ -116,14 +117,6 @@ def period_keys(period: Period, start: date, end: date) -> tuple[str, ...]:
     return tuple(labels)
 
 
-def _chapter_sql(column: str) -> str:
-    cat = f"upper(substr({column}, 1, 3))"
-    arms = " ".join(
-        f"WHEN {cat} BETWEEN '{lo}' AND '{hi}' THEN '{ch}'" for ch, lo, hi in ICD10_CHAPTERS
-    )
-    return f"CASE {arms} END"
-
-
 def _age_band_sql() -> str:
     age = "datesub('year', CAST(p.birth_date AS DATE), CAST(c.service_date AS DATE))"
     arms = " ".join(
@@ -139,17 +132,22 @@ _GEO_SQL: dict[Geography, str] = {
     Geography.STATE: "upper(trim(CAST(p.state AS VARCHAR)))",
 }
 
+#: Periods are grouped as dates (cheap) and labelled only on the aggregated rows.
 _PERIOD_SQL: dict[Period, str] = {
-    Period.MONTH: "strftime(CAST(c.service_date AS DATE), '%Y-%m')",
-    Period.QUARTER: "strftime(CAST(c.service_date AS DATE), '%Y') || '-Q' || "
-    "CAST(quarter(CAST(c.service_date AS DATE)) AS VARCHAR)",
-    Period.YEAR: "strftime(CAST(c.service_date AS DATE), '%Y')",
+    Period.MONTH: "date_trunc('month', CAST(c.service_date AS DATE))",
+    Period.QUARTER: "date_trunc('quarter', CAST(c.service_date AS DATE))",
+    Period.YEAR: "date_trunc('year', CAST(c.service_date AS DATE))",
+}
+_PERIOD_LABEL: dict[Period, str] = {
+    Period.MONTH: "strftime({x}, '%Y-%m')",
+    Period.QUARTER: "strftime({x}, '%Y') || '-Q' || CAST(quarter({x}) AS VARCHAR)",
+    Period.YEAR: "strftime({x}, '%Y')",
 }
 
 
 def _breakdown_sql(breakdown: Breakdown) -> str:
     if breakdown is Breakdown.CHAPTER:
-        return _chapter_sql("c.dx1")
+        return "dx.chapter"
     if breakdown is Breakdown.AGE_BAND:
         return _age_band_sql()
     if breakdown is Breakdown.SEX:
@@ -158,7 +156,7 @@ def _breakdown_sql(breakdown: Breakdown) -> str:
             "WHEN 'F' THEN 'F' WHEN 'M' THEN 'M' ELSE 'U' END"
         )
     if breakdown is Breakdown.BLOCK:
-        return _block_sql("c.dx1")
+        return "dx.block"
     raise InvalidInput(f"unknown breakdown {breakdown.value}", field="by")
 
 
@@ -183,10 +181,26 @@ def block_keys() -> tuple[str, ...]:
     return tuple(dict.fromkeys(b for b, _, _ in _blocks()))
 
 
-def _block_sql(column: str) -> str:
-    cat = f"upper(substr({column}, 1, 3))"
-    arms = " ".join(f"WHEN {cat} BETWEEN '{lo}' AND '{hi}' THEN '{b}'" for b, lo, hi in _blocks())
-    return f"CASE {arms} END"
+@cache
+def _category_lookup() -> tuple[list[str], list[str], list[str]]:
+    """Every ICD-10-CM category with its chapter and (finest) block, as three parallel lists.
+
+    Bound as list parameters and joined on the first three characters of ``dx1`` (a hash join;
+    far cheaper than a CASE with hundreds of ranges on every claim line).
+    """
+    table = icd10.codes_table()
+    blocks = _blocks()
+    firsts = [b[1] for b in blocks]
+    out: tuple[list[str], list[str], list[str]] = ([], [], [])
+    for cat in sorted(set(table.column("category").to_pylist())):
+        chapter = next((ch for ch, lo, hi in ICD10_CHAPTERS if lo <= cat <= hi), None)
+        i = bisect.bisect_right(firsts, cat) - 1
+        if chapter is None or i < 0 or not blocks[i][1] <= cat <= blocks[i][2]:
+            continue
+        out[0].append(cat)
+        out[1].append(chapter)
+        out[2].append(blocks[i][0])
+    return out
 
 
 def _public_keys(query: AggregateQuery) -> list[tuple[str, ...] | None]:
@@ -210,34 +224,75 @@ def _public_keys(query: AggregateQuery) -> list[tuple[str, ...] | None]:
     return keys
 
 
+def _claim_keys(query: AggregateQuery) -> list[tuple[int, str, str]]:
+    """(position, SQL, label) of the keys that vary by claim line: period, diagnosis, age band."""
+    keys = [(1, _PERIOD_SQL[query.period], _PERIOD_LABEL[query.period])]
+    if query.breakdown in (Breakdown.CHAPTER, Breakdown.BLOCK, Breakdown.AGE_BAND):
+        assert query.breakdown is not None
+        keys.append((2, _breakdown_sql(query.breakdown), "{x}"))
+    return keys
+
+
+def _patient_keys(query: AggregateQuery) -> list[tuple[int, str]]:
+    """(position, SQL) of the keys fixed per patient: geography, sex."""
+    keys = [(0, _GEO_SQL[query.geography])]
+    if query.breakdown is Breakdown.SEX:
+        keys.append((2, _breakdown_sql(Breakdown.SEX)))
+    return keys
+
+
 def compile_template(query: AggregateQuery, *, hash_key: str) -> CompiledTemplate:
-    """The one SQL query of ``query``: bounded per-patient cells, then distinct-patient counts."""
-    exprs = [_GEO_SQL[query.geography], _PERIOD_SQL[query.period]]
-    if query.breakdown is not None:
-        exprs.append(_breakdown_sql(query.breakdown))
-    names = [f"k{i}" for i in range(len(exprs))]
-    select_keys = ", ".join(f"{e} AS {n}" for e, n in zip(exprs, names, strict=True))
-    not_null = " AND ".join(f"{n} IS NOT NULL" for n in names)
-    where = "CAST(c.service_date AS DATE) BETWEEN ? AND ?"
-    params: list[object] = [query.date_from, query.date_to]
+    """The one SQL query of ``query``: bounded per-patient cells, then distinct-patient counts.
+
+    A patient's geography (and sex) is one value per patient, so the cells of a patient are
+    told apart by the claim-level keys alone: those are bounded first (the C cells with the
+    smallest keyed hash, via ``min_by(..., C)``), then joined to the patient's own keys.
+    """
+    claim_keys, patient_keys = _claim_keys(query), _patient_keys(query)
+    ck = [f"c{pos}" for pos, _, _ in claim_keys]
+    select_ck = ", ".join(
+        f"{sql} AS {name}" for (_, sql, _), name in zip(claim_keys, ck, strict=True)
+    )
+    where = " AND ".join(
+        ["c.service_date BETWEEN ? AND ?", *(f"{sql} IS NOT NULL" for _, sql, _ in claim_keys)]
+    )
+    params: list[object] = []
+    join = ""
+    if query.breakdown is Breakdown.AGE_BAND:
+        join = "JOIN patients p ON p.patient_id = c.patient_id"
+    elif query.breakdown in (Breakdown.CHAPTER, Breakdown.BLOCK):
+        join = (
+            "JOIN (SELECT unnest(?::VARCHAR[]) AS category, unnest(?::VARCHAR[]) AS chapter,"
+            " unnest(?::VARCHAR[]) AS block) dx ON dx.category = upper(substr(c.dx1, 1, 3))"
+        )
+        params += list(_category_lookup())
+    params += [query.date_from, query.date_to]
     if query.template is Template.DIAGNOSED:
-        where += " AND ? IN (" + ", ".join(_chapter_sql(f"c.dx{i}") for i in (1, 2, 3)) + ")"
-        params.append(query.chapter)
-    key_list = ", ".join(names)
+        lo, hi = next((lo, hi) for ch, lo, hi in ICD10_CHAPTERS if ch == query.chapter)
+        cats = [f"upper(substr(c.dx{i}, 1, 3)) BETWEEN ? AND ?" for i in (1, 2, 3)]
+        where += " AND (" + " OR ".join(cats) + ")"
+        params += [lo, hi] * 3
+    final = {pos: sql for pos, sql in patient_keys}
+    final.update({pos: label.format(x=f"b.s.c{pos}") for pos, _, label in claim_keys})
+    key_list = ", ".join(ck)
+    names = [f"k{i}" for i in range(len(final))]
+    select_final = ", ".join(f"{final[i]} AS {n}" for i, n in enumerate(names))
+    not_null = " AND ".join(f"{final[i]} IS NOT NULL" for i in range(len(final)))
     sql = f"""
 WITH cells AS (
-  SELECT DISTINCT c.patient_id AS pid, {select_keys}
-  FROM claims c JOIN patients p ON p.patient_id = c.patient_id
+  SELECT DISTINCT c.patient_id AS pid, {select_ck}
+  FROM claims c {join}
   WHERE {where}
-), kept AS (
-  SELECT * FROM cells WHERE {not_null}
 ), bounded AS (
-  SELECT {key_list} FROM kept
-  QUALIFY row_number() OVER (PARTITION BY pid ORDER BY hash(?, pid, {key_list}), {key_list}) <= ?
+  SELECT pid, unnest(min_by(struct_pack({key_list}), hash(?, pid, {key_list}), ?)) AS s
+  FROM cells GROUP BY pid
 )
-SELECT {key_list}, CAST(count(*) AS BIGINT) AS n FROM bounded GROUP BY {key_list}
+SELECT {select_final}, CAST(count(*) AS BIGINT) AS n
+FROM bounded b JOIN patients p ON p.patient_id = b.pid
+WHERE {not_null}
+GROUP BY ALL
 """
-    params.extend([hash_key, query.max_contributions])
+    params += [hash_key, query.max_contributions]
     return CompiledTemplate(
         sql=sql,
         params=params,
