@@ -1,6 +1,7 @@
 """``healthwall decide``, ``healthwall policy check`` and ``healthwall policy list``.
 
-Thin: parse, call :mod:`healthwall.workflows.policy_admin`, render JSON.
+Thin: parse, call :mod:`healthwall.workflows.policy_admin` (imported when a command runs, so
+other commands do not pay for loading Cedar packs), render JSON.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 import typer
 
 from healthwall.errors import ConfigError, InvalidInput
-from healthwall.workflows import policy_admin as wf
 
 JURISDICTION_OPT = typer.Option(
     None, "--jurisdiction", envvar="HEALTHWALL_JURISDICTION", help="Custodian's jurisdiction."
@@ -50,6 +50,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Decide a record request; print the decision JSON on stdout."""
+        from healthwall.workflows import policy_admin as wf  # lazy: keep CLI start-up fast
+
         decision = wf.decide_request(
             _read(request),
             jurisdiction=jurisdiction,
@@ -67,6 +69,8 @@ def register(app: typer.Typer) -> None:
         packs: str | None = PACKS_OPT,
     ) -> None:
         """Check the invariants over every combination of the request attributes."""
+        from healthwall.workflows import policy_admin as wf
+
         report = wf.check_invariants(sample=sample, packs=packs)
         typer.echo(
             f"checked {report.combinations:,} combinations over {len(report.sets)} pack sets in"
@@ -97,4 +101,6 @@ def register(app: typer.Typer) -> None:
     @policy.command("list")
     def list_packs() -> None:
         """List the packs, their rules with citations, and jurisdictions."""
+        from healthwall.workflows import policy_admin as wf
+
         typer.echo(json.dumps(wf.pack_listing(), indent=2, ensure_ascii=False))
