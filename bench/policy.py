@@ -15,6 +15,7 @@ Writes bench/results/policy.json and bench/results/policy.md. Run:
 from __future__ import annotations
 
 import json
+import os
 import platform
 import random
 import sys
@@ -233,7 +234,11 @@ def bench_gateway(n: int) -> dict[str, Any]:
 def main() -> None:
     requests = workload(2000)
     result = {
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average_at_start": os.getloadavg()[0],
+        },
         "decide": bench_decide(requests),
         "baseline_unbatched_uncached": bench_baseline(requests),
         "policy_check": bench_check(),
@@ -276,7 +281,8 @@ Gateway in-process throughput: {g["per_second"]:.0f} submits/s with one transact
 {c["seconds"]:.1f} s (target < 60 s); {c["cedar_cross_checked"]} cells cross-checked with
 cedarpy; {c["violations"]} violations, {c["mismatches"]} mismatches.
 
-Machine: Python {r["machine"]["python"]}, {r["machine"]["cpus"]} CPUs (shared with other jobs).
+Machine: Python {r["machine"]["python"]}, {r["machine"]["cpus"]} CPUs shared with other jobs
+(1-minute load average {r["machine"]["load_average_at_start"]:.1f} when the run started).
 """
 
 
