@@ -149,3 +149,61 @@ def _check_output(
         assert all(distinct >= l_div for _, distinct, _ in released)
     assert suppressed <= limit * n + 1e-9
     assert sum(r[0] for r in rows if r[2]) in (suppressed, n)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    rows=rows_strategy,
+    model=st.sampled_from(["entropy:1.5", "recursive:2,2", "t:0.4", "t:0.3:ordered"]),
+    suppression=st.sampled_from([0.0, 0.2]),
+)
+def test_every_released_class_meets_its_sensitive_model(
+    rows: list[tuple[str, ...]], model: str, suppression: float
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        data = _write(rows, directory)
+        is_t = model.startswith("t:")
+        spec = AnonymizeSpec.build(
+            qi=QI,
+            sensitive="s",
+            l_diversity=None if is_t else model,
+            t_closeness=model[2:] if is_t else None,
+            suppression=suppression,
+        )
+        out = directory / "out.csv"
+        try:
+            summary = anonymize(str(data), spec, directory, out)
+        except Refused:
+            return
+        assert summary["suppressed"] <= suppression * len(rows) + 1e-9
+        q = Counter(r[3] for r in rows)
+        con = duckdb.connect()
+        stars = " AND ".join(f"{c} = '*'" for c in QI)
+        groups = con.execute(
+            f"SELECT list(s) FROM read_csv('{out}', all_varchar=true)"
+            f" WHERE NOT ({stars}) GROUP BY a, b, c"
+        ).fetchall()
+        for (values,) in groups:
+            assert _meets(model, Counter(values), q, len(rows))
+
+
+def _meets(model: str, counts: Counter[str], q: Counter[str], n: int) -> bool:
+    size = sum(counts.values())
+    if model.startswith("entropy:"):
+        h = -sum(c / size * math.log(c / size) for c in counts.values())
+        return h >= math.log(float(model.split(":")[1])) - 1e-9
+    if model.startswith("recursive:"):
+        c, ell = (float(x) for x in model.split(":")[1].split(","))
+        r = sorted(counts.values(), reverse=True)
+        return len(r) >= ell and r[0] < c * sum(r[int(ell) - 1 :])
+    t = float(model.split(":")[1])
+    diff = [counts[v] / size - q[v] / n for v in S_VALUES]
+    if model.endswith(":ordered"):
+        cum = list(itertools.accumulate(diff))
+        return sum(abs(x) for x in cum) / (len(S_VALUES) - 1) <= t + 1e-9
+    return 0.5 * sum(abs(x) for x in diff) <= t + 1e-9
