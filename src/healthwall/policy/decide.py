@@ -106,7 +106,9 @@ def _decide(request: Request, rules: Bundle, request_id: str, jurisdiction: str 
     ]
     outcome = _combine(released, verdicts)
     deciding = [base[(e, None)] for e in requested] + [
-        v for (_, lbl), v in by_label.items() if lbl in withheld_labels
+        v
+        for (_, lbl), v in by_label.items()
+        if lbl in withheld_labels or v.outcome is Outcome.REVIEW
     ]
     return Decision(
         request_id=request_id,
