@@ -71,24 +71,13 @@ def verify_ledger(engine: Engine, *, public_key: str | None = None) -> VerifyRes
 
 
 def _check_entries(conn: Connection, leaves: list[bytes]) -> None:
-    c = store.entries.c
-    last = -1
-    while True:
-        q = (
-            select(c.seq, c.kind, c.patient, c.body, c.leaf_hash)
-            .where(c.seq > last)
-            .order_by(c.seq)
-            .limit(CHUNK)
-        )
-        rows = conn.execute(q).all()
-        if not rows:
-            return
+    """Stream every entry in index order (chunks, straight from the DB-API cursor)."""
+    for rows in store.scan_entries(conn, CHUNK):
         for seq, kind, patient, body, stored in rows:
-            seq = _as_int(seq, len(leaves))
-            body, stored = _as_bytes(body, seq), _as_bytes(stored, seq)
-            _check_entry(len(leaves), seq, kind, patient, body, stored)
-            leaves.append(stored)
-        last = int(rows[-1][0])
+            index = _as_int(seq, len(leaves))
+            raw, leaf = _as_bytes(body, index), _as_bytes(stored, index)
+            _check_entry(len(leaves), index, kind, patient, raw, leaf)
+            leaves.append(leaf)
 
 
 def _as_int(value: Any, expected: int) -> int:
@@ -113,7 +102,7 @@ def _check_entry(
     if leaf_hash(body) != stored:
         raise _Bad(seq, f"entry {seq}: content does not match its leaf hash")
     try:
-        data = json.loads(body)
+        data = json.loads(body.decode("utf-8"))
     except ValueError:
         raise _Bad(seq, f"entry {seq}: not valid JSON") from None
     if not isinstance(data, dict) or data.get("seq") != seq:

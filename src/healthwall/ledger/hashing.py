@@ -11,6 +11,7 @@ are re-exported here.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from healthwall.ledger.verifier import (
@@ -133,9 +134,15 @@ def ranges_to_hashes(
 def tree_levels(leaves: list[bytes]) -> list[list[bytes]]:
     """Every complete subtree hash, level by level, computed from the leaf hashes."""
     levels = [leaves]
+    sha256 = hashlib.sha256
     while len(levels[-1]) > 1:
         below = levels[-1]
-        levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+        levels.append(
+            [
+                sha256(b"\x01" + below[i] + below[i + 1]).digest()
+                for i in range(0, len(below) - 1, 2)
+            ]
+        )
     return levels
 
 

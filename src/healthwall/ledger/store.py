@@ -18,6 +18,7 @@ transactions are started explicitly so the writer can ``BEGIN IMMEDIATE``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import (
@@ -215,3 +216,25 @@ def fetch_nodes(conn: Connection, wanted: set[tuple[int, int]]) -> dict[tuple[in
     finally:
         cur.close()
     return out
+
+
+def scan_entries(conn: Connection, chunk: int) -> Iterator[list[tuple[Any, ...]]]:
+    """All entries ``(seq, kind, patient, body, leaf_hash)`` in index order, in chunks (keyset
+    pagination on the primary key), read through the DB-API cursor for speed."""
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = (
+        "SELECT seq, kind, patient, body, leaf_hash FROM hw_ledger_entries"
+        f" WHERE seq > {mark} ORDER BY seq LIMIT {int(chunk)}"
+    )
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    last: Any = -1
+    try:
+        while True:
+            cur.execute(sql, (last,))
+            rows: list[tuple[Any, ...]] = list(cur.fetchall())
+            if not rows:
+                return
+            yield rows
+            last = rows[-1][0]
+    finally:
+        cur.close()
