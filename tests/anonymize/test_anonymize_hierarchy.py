@@ -107,3 +107,16 @@ def test_spec_reports_every_problem_at_once() -> None:
         "metric",
     ):
         assert part in message
+
+
+def test_unreadable_or_odd_input_errors_carry_no_values(tmp_path: Path) -> None:
+    from healthwall.workflows.anonymize import anonymize
+
+    (tmp_path / "a.csv").write_text("x;*\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text('a;b\nx;y\n"SECRETVALUE;SECRET2;SECRET3;z\n')
+    spec = AnonymizeSpec.build(qi=["a"], k=2)
+    with pytest.raises(InvalidInput) as info:
+        anonymize(str(bad), spec, tmp_path, tmp_path / "out.csv")
+    assert "SECRET" not in info.value.message
+    assert not (tmp_path / "out.csv").exists()

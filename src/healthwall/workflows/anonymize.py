@@ -150,7 +150,7 @@ def anonymize(
     try:
         columns = columns_of(con, relation, label)
         _check_columns(spec, columns)
-        problem = build_problem(con, relation, spec, hierarchy_dir)
+        problem = _read(con, relation, spec, hierarchy_dir, None, label)
         result = search(
             problem.evaluator(problem.hist, spec.suppression * problem.hist.records),
             problem.heights,
@@ -195,7 +195,7 @@ def expert_determination(
             qi=qi, max_risk=threshold, suppression=suppression, metric=metric
         )
         kinds = {c: spec_roles.columns[c].kind for c in qi}
-        problem = build_problem(con, relation, spec, hierarchy_dir, kinds)
+        problem = _read(con, relation, spec, hierarchy_dir, kinds, label)
         limit = spec.suppression * problem.hist.records
         try:
             result = search(problem.evaluator(problem.hist, limit), problem.heights)
@@ -219,6 +219,25 @@ def expert_determination(
         return summary
     finally:
         con.close()
+
+
+def _read(
+    con: Any,
+    relation: str,
+    spec: AnonymizeSpec,
+    hierarchy_dir: Path | None,
+    kinds: dict[str, IdentifierKind | None] | None,
+    label: str,
+) -> Problem:
+    """build_problem, with DuckDB's own errors (which may quote data) replaced by a safe one."""
+    import duckdb
+
+    try:
+        return build_problem(con, relation, spec, hierarchy_dir, kinds)
+    except duckdb.Error as exc:
+        raise InvalidInput(
+            f"{label}: cannot be read ({type(exc).__name__})", field="input"
+        ) from None
 
 
 def _check_columns(spec: AnonymizeSpec, columns: list[str]) -> None:
