@@ -67,6 +67,7 @@ def build_store(patients: int, seed: int) -> tuple[Path, int]:
     if not store.exists():
         made = generate(patients, seed, folder)
         con = duckdb.connect(str(folder / "building.duckdb"))
+        con.execute("SET enable_progress_bar = false")
         con.execute(f"CREATE TABLE patients AS SELECT * FROM read_parquet('{made.patients_path}')")
         con.execute(f"CREATE TABLE claims AS SELECT * FROM read_parquet('{made.claims_path}')")
         con.close()
@@ -160,7 +161,9 @@ def write_results(meta: dict[str, Any], rows: list[dict[str, Any]]) -> None:
         "# dp benchmark: DP aggregate templates",
         "",
         f"{meta['claim_lines']:,} claim lines, {meta['patients']:,} patients (healthwall synth, "
-        f"seed {meta['seed']}); median of {meta['repeat']} runs; {meta['machine']}.",
+        f"seed {meta['seed']}); median of {meta['repeat']} runs; {meta['machine']}; "
+        f"load average (1 min) before/after: {meta['load_average_1m_before_after']} "
+        "(other engineers' jobs share the machine).",
         "Target: a template over 10M claim lines in at most 3 s end to end.",
         "",
         "| template | by | mechanism | keys | cells | exact count (baseline) s | bounded count s "
@@ -190,9 +193,11 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault(KEY_ENV, "bench-dp-pseudonym-key-0123456789")
     store, lines = build_store(args.patients, args.seed)
+    load_before = round(os.getloadavg()[0], 2)
     ledger = WORK / f"dp-ledger-{time.time_ns()}.db"
     rows = [bench_template(store, t, args.repeat, f"sqlite:///{ledger}") for t in TEMPLATES]
     meta = {
+        "load_average_1m_before_after": [load_before, round(os.getloadavg()[0], 2)],
         "patients": args.patients,
         "claim_lines": lines,
         "seed": args.seed,
