@@ -271,3 +271,24 @@ def test_unexpected_errors_are_generic() -> None:
     body = bytes(response.body).decode()
     assert "123-45-6789" not in body
     assert '"error":"internal-error"' in body and "correlation_id" in body
+
+
+def test_accounting_lists_a_release_to_the_requester(service: Service) -> None:
+    mrn = service.patients["warrant"]["mrn"]
+    with open_store(service.setup.store, read_only=True) as engine:
+        patient_id = engine.query_arrow(
+            "SELECT patient_id FROM patients WHERE mrn = $mrn", {"mrn": mrn}
+        ).to_pylist()[0]["patient_id"]
+    with service.client() as client:
+        before = client.get(f"/v1/accounting/{patient_id}", headers=service.key("auditor"))
+        decided = client.post("/v1/requests", json=_warrant(service), headers=service.key("sfpd"))
+        after = client.get(f"/v1/accounting/{patient_id}", headers=service.key("officer"))
+        bad_date = client.get(
+            f"/v1/accounting/{patient_id}?start=yesterday", headers=service.key("auditor")
+        )
+    assert decided.json()["decision"] == "permit", decided.json()["reasons"]
+    assert before.status_code == after.status_code == 200
+    assert after.json()["disclosures"] == before.json()["disclosures"] + 1
+    assert any(line["purpose"] for line in after.json()["lines"])
+    assert patient_id not in after.text  # the accounting names the patient by pseudonym only
+    assert bad_date.status_code == 422 and bad_date.json()["field"] == "start"

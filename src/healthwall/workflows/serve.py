@@ -210,6 +210,7 @@ class ServeOptions:
     jurisdiction: str = "US-CA"
     packs: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    workers: int = 1
 
     def env(self) -> dict[str, str]:
         """The app factory's settings as environment variables."""
@@ -255,8 +256,19 @@ def open_runtime(
 
 
 def serve(options: ServeOptions) -> None:
-    """Run the service in this process until interrupted (``healthwall serve``)."""
+    """Run the service in this process until interrupted (``healthwall serve``).
+
+    With ``workers`` > 1, uvicorn runs that many processes (each its own runtime; the ledger
+    serializes their writers); console sessions then need ``HEALTHWALL_SESSION_KEY``.
+    """
     import uvicorn
+
+    if options.workers > 1 and not (
+        options.extra_env.get("HEALTHWALL_SESSION_KEY") or os.environ.get("HEALTHWALL_SESSION_KEY")
+    ):
+        raise ConfigError(
+            "several workers need a shared session key (HEALTHWALL_SESSION_KEY)", field="workers"
+        )
 
     os.environ.update(options.env())
     uvicorn.run(
@@ -269,6 +281,7 @@ def serve(options: ServeOptions) -> None:
         loop="uvloop",
         http="httptools",
         server_header=False,
+        workers=options.workers,
     )
 
 
@@ -297,6 +310,8 @@ def start_server(options: ServeOptions, *, log_path: Path | None = None) -> Serv
         cmd += ["--store", str(options.store)]
     if options.packs:
         cmd += ["--packs", options.packs]
+    if options.workers > 1:
+        cmd += ["--workers", str(options.workers)]
     env = {**os.environ, **options.env()}
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)

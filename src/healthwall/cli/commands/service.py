@@ -32,9 +32,10 @@ def serve_command(
     store: Path = typer.Option(Path("healthwall-store.duckdb"), help="DuckDB custodian store."),
     jurisdiction: str = typer.Option("US-CA", help="Custodian's jurisdiction (chooses packs)."),
     packs: str | None = typer.Option(None, help="Comma-separated packs overriding the default."),
+    workers: int = typer.Option(1, min=1, max=32, help="Worker processes (uvicorn)."),
 ) -> None:
     """Start the HTTP API and console (OpenAPI at /docs, console at /console/)."""
-    serve(ServeOptions(host, port, db, store, jurisdiction, packs))
+    serve(ServeOptions(host, port, db, store, jurisdiction, packs, workers=workers))
 
 
 def demo_command(
