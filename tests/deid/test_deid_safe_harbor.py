@@ -248,6 +248,12 @@ def test_bad_inputs_give_clear_errors_and_no_output(make_patients, key_file, tmp
         deidentify(DeidRequest(input=str(src), output=tmp_path / "o.xlsx"))
     with pytest.raises(ConfigError, match="profile"):
         deidentify(DeidRequest(input=str(src), output=out, profile="anonymous-ish"))
+    store = tmp_path / "store.duckdb"
+    duckdb.connect(str(store)).close()
+    with pytest.raises(InvalidInput, match="cannot be read"):
+        deidentify(DeidRequest(input=f"store:{store}#patients", output=out))
+    with pytest.raises(InvalidInput, match="store:PATH#table"):
+        deidentify(DeidRequest(input=f"store:{store}", output=out))
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith((".tmp", "o."))] == []
 
 
