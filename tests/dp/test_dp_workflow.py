@@ -100,6 +100,7 @@ def test_exhausted_budget_is_a_recorded_denial_that_spends_nothing(
     denial = _entries(url)[-1]
     assert isinstance(denial, DecisionMade) and denial.decision == "deny"
     assert denial.reasons[0].policy == "dp-budget"
+    assert denial.request_id.startswith("aggregate-")
 
 
 @pytest.mark.parametrize("geo", ["zip3", "county"])

@@ -104,8 +104,7 @@ def build_request(raw: dict[str, Any], query: AggregateQuery) -> Request:
         "elements": ["counts"],
         "justification": raw.get("justification", ""),
     }
-    if raw.get("request_id"):
-        body["request_id"] = raw["request_id"]
+    body["request_id"] = raw.get("request_id") or "aggregate-" + uuid.uuid4().hex[:16]
     return parse_request(body)
 
 
@@ -252,7 +251,7 @@ def _party(request: Request) -> Party:
 
 
 def _request_id(request: Request) -> str:
-    return request.request_id or "aggregate-" + uuid.uuid4().hex[:16]
+    return request.request_id or "aggregate"  # build_request always sets one
 
 
 def _record_denial(ledger: Ledger, request: Request, reasons: list[ReasonRef]) -> None:
