@@ -58,7 +58,7 @@ def test_checkpoint_verify_proof_and_standalone_verifier(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, note = run(["ledger", "checkpoint"], capsys)
-    assert code == 0 and note.split("\n")[:2] == ["cli.test/log", "12"]
+    assert code == 0 and note.split("\n")[:2] == ["cli.test/log", "13"]  # + KeyRotated
     code, out = run(["ledger", "verify"], capsys)
     assert code == 0 and json.loads(out)["ok"] is True
     code, _ = run(["ledger", "proof", "--index", "5", "--out", str(env / "proof")], capsys)
@@ -84,7 +84,7 @@ def test_verifier_checks_consistency_between_checkpoints(
     ledger.append(decision(99))
     ledger.close()
     new = run(["ledger", "checkpoint"], capsys)[1]
-    code, out = run(["ledger", "consistency", "--old", "12"], capsys)
+    code, out = run(["ledger", "consistency", "--old", "13"], capsys)
     assert code == 0
     (env / "old.txt").write_text(old)
     (env / "new.txt").write_text(new)

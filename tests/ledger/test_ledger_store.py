@@ -10,10 +10,10 @@ from sqlalchemy import Column, Integer, MetaData, Table, text
 from sqlalchemy.exc import DBAPIError
 
 from healthwall.errors import ConfigError, InvalidInput, NotFound
-from healthwall.ledger import Ledger
+from healthwall.ledger import Ledger, SigningKey, generate_key
 from healthwall.ledger.hashing import leaf_hash, verify_consistency, verify_inclusion
 from healthwall.ledger.verifier import open_note, parse_public_key
-from healthwall.model.entries import Released
+from healthwall.model.entries import KeyRotated, Released
 
 
 def test_append_and_read_back(ledger: Ledger) -> None:
@@ -185,3 +185,30 @@ def test_two_ledger_objects_interleave_without_losing_the_frontier(
     assert ledger.size() == 2 * sum(1 + i % 3 for i in range(40))
     result = ledger.verify()
     assert result.ok, result.reason
+
+
+def test_signing_key_rotation_is_recorded_and_old_checkpoints_need_the_old_key(
+    ledger_url: str, signer: SigningKey
+) -> None:
+    old = Ledger.open(
+        ledger_url, pseudonym_key=PSEUDONYM_KEY, signing_key=signer.private_text().encode()
+    )
+    assert old.record_signing_key() is not None
+    assert old.record_signing_key() is None  # already recorded
+    old.append(key_entry(1))
+    old.checkpoint()
+    old.close()
+    rotated = generate_key("test.healthwall.example/ledger")
+    new = Ledger.open(
+        ledger_url, pseudonym_key=PSEUDONYM_KEY, signing_key=rotated.private_text().encode()
+    )
+    receipt = new.record_signing_key()
+    assert receipt is not None
+    entry = new.entry(receipt.index)
+    assert isinstance(entry, KeyRotated) and entry.key_id == rotated.key_id
+    new.checkpoint()
+    alone = new.verify()
+    assert not alone.ok and "checkpoint 2" in alone.reason
+    both = new.verify(public_key=signer.public_text())
+    assert both.ok and both.checkpoints_checked == 2
+    new.close()

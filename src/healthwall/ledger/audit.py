@@ -15,6 +15,7 @@ Reading is streamed in chunks; hashing is ``hashlib`` over bytes (about 1M entri
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,12 @@ from sqlalchemy import Connection, Engine, select
 from healthwall.ledger import store
 from healthwall.ledger.checkpoint import checkpoint_body
 from healthwall.ledger.hashing import EMPTY_ROOT, leaf_hash, root_from_levels, tree_levels
-from healthwall.ledger.verifier import VerificationError, open_note, parse_public_key
+from healthwall.ledger.verifier import (
+    PublicKey,
+    VerificationError,
+    open_note,
+    parse_public_key,
+)
 
 CHUNK = 20_000
 
@@ -52,7 +58,7 @@ class _Bad(Exception):
         self.reason = reason
 
 
-def verify_ledger(engine: Engine, *, public_key: str | None = None) -> VerifyResult:
+def verify_ledger(engine: Engine, *, public_keys: Sequence[str] = ()) -> VerifyResult:
     """Verify everything stored in the ledger database behind ``engine``."""
     leaves: list[bytes] = []
     checked = 0
@@ -61,13 +67,13 @@ def verify_ledger(engine: Engine, *, public_key: str | None = None) -> VerifyRes
             _check_entries(conn, leaves)
             levels = tree_levels(leaves) if leaves else [[]]
             _check_nodes(conn, levels)
-            checked = _check_checkpoints(conn, levels, len(leaves), public_key)
+            checked = _check_checkpoints(conn, levels, len(leaves), public_keys)
     except _Bad as bad:
         return VerifyResult(
-            False, bad.index, bad.reason, len(leaves), "", checked, bool(public_key)
+            False, bad.index, bad.reason, len(leaves), "", checked, bool(public_keys)
         )
     root = root_from_levels(levels, len(leaves)) if leaves else EMPTY_ROOT
-    return VerifyResult(True, None, "ok", len(leaves), root.hex(), checked, bool(public_key))
+    return VerifyResult(True, None, "ok", len(leaves), root.hex(), checked, bool(public_keys))
 
 
 def _check_entries(conn: Connection, leaves: list[bytes]) -> None:
@@ -139,9 +145,9 @@ def _first_missing_node(conn: Connection, levels: list[list[bytes]]) -> int:
 
 
 def _check_checkpoints(
-    conn: Connection, levels: list[list[bytes]], size: int, public_key: str | None
+    conn: Connection, levels: list[list[bytes]], size: int, public_keys: Sequence[str]
 ) -> int:
-    key = parse_public_key(public_key) if public_key else None
+    keys = [parse_public_key(k) for k in public_keys]
     c = store.checkpoints.c
     checked, good_size = 0, 0
     for cp_size, cp_root, note in conn.execute(select(c.size, c.root, c.note).order_by(c.size)):
@@ -151,14 +157,22 @@ def _check_checkpoints(
         origin = note.split("\n", 1)[0]
         if not note.startswith(checkpoint_body(origin, cp_size, cp_root)):
             raise _Bad(good_size, f"checkpoint {cp_size}: note disagrees with its stored root")
-        if key is not None:
-            try:
-                open_note(note, key)
-            except VerificationError as exc:
-                raise _Bad(good_size, f"checkpoint {cp_size}: {exc}") from None
+        if keys and not _signed_by_any(note, keys):
+            raise _Bad(good_size, f"checkpoint {cp_size}: no valid signature by a trusted key")
         root = root_from_levels(levels, cp_size) if cp_size else EMPTY_ROOT
         if root != cp_root:
             raise _Bad(good_size, f"checkpoint {cp_size}: root differs; entries from here changed")
         good_size = cp_size
         checked += 1
     return checked
+
+
+def _signed_by_any(note: str, keys: Sequence[PublicKey]) -> bool:
+    """True when one of ``keys`` (current and, after rotations, earlier ones) signed ``note``."""
+    for key in keys:
+        try:
+            open_note(note, key)
+        except VerificationError:
+            continue
+        return True
+    return False

@@ -39,7 +39,7 @@ from healthwall.ledger.hashing import (
     node_hash,
     ranges_to_hashes,
 )
-from healthwall.model.entries import LedgerEntry, utc_now
+from healthwall.model.entries import KeyRotated, LedgerEntry, utc_now
 
 _PG_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 _LOCKS: dict[str, threading.Lock] = {}
@@ -352,6 +352,27 @@ class Ledger:
             )
             return note
 
+    def record_signing_key(self) -> Receipt | None:
+        """Append a ``KeyRotated`` entry when the configured signing key is not the last one
+        recorded (first use or a rotation); the workflow calls this before checkpointing."""
+        if self.signer is None:
+            raise ConfigError("ledger: no signing key configured", field="signing_key")
+        with self.writer() as tx:
+            if not self._signing_key_is_new(tx.conn):
+                return None
+            return tx.append(KeyRotated(key_kind="signing", key_id=self.signer.key_id))
+
+    def _signing_key_is_new(self, conn: Connection) -> bool:
+        """True when the last recorded signing key differs from ours (or none is recorded)."""
+        assert self.signer is not None
+        c = store.entries.c
+        q = select(c.body).where(c.kind == "key-rotated").order_by(c.seq.desc())
+        for (body,) in conn.execute(q):
+            entry = decode_leaf(bytes(body))[1]
+            if isinstance(entry, KeyRotated) and entry.key_kind == "signing":
+                return entry.key_id != self.signer.key_id
+        return True
+
     def stored_checkpoints(self) -> list[tuple[int, bytes, str]]:
         """Every stored checkpoint as (size, root, note), oldest first."""
         c = store.checkpoints.c
@@ -363,10 +384,12 @@ class Ledger:
         cps = self.stored_checkpoints()
         return cps[-1][2] if cps else None
 
-    def verify(self, *, public_key: str | None = None) -> VerifyResult:
+    def verify(self, *, public_key: str | Sequence[str] | None = None) -> VerifyResult:
         """Recompute the whole tree and check every checkpoint (see :mod:`.audit`)."""
-        key = public_key or (self.signer.public_text() if self.signer else None)
-        return verify_ledger(self.engine, public_key=key)
+        keys = [public_key] if isinstance(public_key, str) else list(public_key or [])
+        if self.signer is not None:
+            keys.append(self.signer.public_text())
+        return verify_ledger(self.engine, public_keys=keys)
 
 
 def _process_lock(url: str) -> threading.Lock:

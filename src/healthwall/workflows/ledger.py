@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,17 +97,20 @@ def keygen(name: str, out: Path, *, force: bool = False) -> tuple[Path, Path]:
     return out, pub
 
 
-def verify(settings: LedgerSettings, public_key: Path | None = None) -> VerifyResult:
-    """Recompute the whole tree and check every checkpoint (signatures with the given key, or
-    the key derived from the configured signing key)."""
-    key = public_key.read_text(encoding="utf-8").strip() if public_key else None
+def verify(settings: LedgerSettings, public_keys: Sequence[Path] = ()) -> VerifyResult:
+    """Recompute the whole tree and check every checkpoint; signatures must be by one of the
+    given verifier keys (after a rotation, give the earlier ``.pub`` files too) or by the
+    configured signing key."""
+    keys = [p.read_text(encoding="utf-8").strip() for p in public_keys]
     with open_ledger(settings, need_pseudonyms=False) as ledger:
-        return ledger.verify(public_key=key)
+        return ledger.verify(public_key=keys)
 
 
 def checkpoint(settings: LedgerSettings) -> str:
-    """Sign and store a checkpoint of the current tree; returns the note."""
+    """Sign and store a checkpoint of the current tree; returns the note. A signing key not yet
+    recorded (first use, or after a rotation) is first recorded as a ``KeyRotated`` entry."""
     with open_ledger(settings, need_pseudonyms=False) as ledger:
+        ledger.record_signing_key()
         return ledger.checkpoint()
 
 

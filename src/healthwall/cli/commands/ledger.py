@@ -173,7 +173,9 @@ def _register_ledger(app: typer.Typer) -> None:
     def verify(
         db: str | None = DB_OPT,
         signing_key: str | None = SIGN_OPT,
-        public_key: Path | None = typer.Option(None, help="Verifier key file for signatures."),
+        public_key: list[Path] = typer.Option(
+            [], "--public-key", help="Verifier key file(s); repeat for earlier keys."
+        ),
     ) -> None:
         """Recompute the whole tree, check every checkpoint; name the first bad index."""
         result = wf.verify(_settings(db, signing_key), public_key)
