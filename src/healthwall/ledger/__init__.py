@@ -18,22 +18,22 @@ if TYPE_CHECKING:
     from healthwall.ledger.checkpoint import SigningKey as SigningKey
     from healthwall.ledger.checkpoint import generate_key as generate_key
     from healthwall.ledger.checkpoint import parse_signing_key as parse_signing_key
-    from healthwall.ledger.log import ConsistencyProof as ConsistencyProof
-    from healthwall.ledger.log import InclusionProof as InclusionProof
     from healthwall.ledger.log import Ledger as Ledger
-    from healthwall.ledger.log import Receipt as Receipt
-    from healthwall.ledger.log import Writer as Writer
+    from healthwall.ledger.writer import ConsistencyProof as ConsistencyProof
+    from healthwall.ledger.writer import InclusionProof as InclusionProof
+    from healthwall.ledger.writer import Receipt as Receipt
+    from healthwall.ledger.writer import Writer as Writer
 
 _EXPORTS = {
     "VerifyResult": "audit",
     "SigningKey": "checkpoint",
     "generate_key": "checkpoint",
     "parse_signing_key": "checkpoint",
-    "ConsistencyProof": "log",
-    "InclusionProof": "log",
+    "ConsistencyProof": "writer",
+    "InclusionProof": "writer",
     "Ledger": "log",
-    "Receipt": "log",
-    "Writer": "log",
+    "Receipt": "writer",
+    "Writer": "writer",
 }
 
 __all__ = [

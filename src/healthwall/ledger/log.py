@@ -18,15 +18,13 @@ import hmac
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, text
 
 from healthwall.errors import ConfigError, IntegrityError, InvalidInput, NotFound
 from healthwall.ledger import store
 from healthwall.ledger.audit import VerifyResult, verify_ledger
-from healthwall.ledger.canonical import decode_leaf, leaf_bytes
+from healthwall.ledger.canonical import decode_leaf
 from healthwall.ledger.checkpoint import SigningKey, checkpoint_body, parse_signing_key
 from healthwall.ledger.hashing import (
     EMPTY_ROOT,
@@ -35,93 +33,17 @@ from healthwall.ledger.hashing import (
     fold_nodes,
     frontier_nodes,
     inclusion_ranges,
-    leaf_hash,
-    node_hash,
     ranges_to_hashes,
 )
+from healthwall.ledger.writer import ConsistencyProof, Frontier, InclusionProof, Receipt, Writer
 from healthwall.model.entries import KeyRotated, LedgerEntry, utc_now
+
+#: ``Writer``, ``Receipt`` and the proof types live in :mod:`.writer`; re-exported here.
+__all__ = ["ConsistencyProof", "InclusionProof", "Ledger", "Receipt", "Writer"]
 
 _PG_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """Where an appended entry sits: its index and hex leaf hash (valid once committed)."""
-
-    index: int
-    leaf_hash: str
-
-
-@dataclass(frozen=True)
-class InclusionProof:
-    index: int
-    tree_size: int
-    leaf_hash: str
-    path: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": "inclusion", **self.__dict__}
-
-
-@dataclass(frozen=True)
-class ConsistencyProof:
-    old_size: int
-    new_size: int
-    path: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": "consistency", **self.__dict__}
-
-
-@dataclass
-class _Frontier:
-    """Tree size and the hash of each complete subtree on the right edge, by level."""
-
-    size: int
-    by_level: dict[int, bytes]
-
-    def add(self, leaf: bytes, new_nodes: list[tuple[int, int, bytes]]) -> None:
-        """Append one leaf; record every complete subtree it closes in ``new_nodes``."""
-        node, level, i = leaf, 0, self.size
-        while i & 1:
-            node = node_hash(self.by_level.pop(level), node)
-            level += 1
-            i >>= 1
-            new_nodes.append((level, i, node))
-        self.by_level[level] = node
-        self.size += 1
-
-    def root(self) -> bytes:
-        return fold_nodes([self.by_level[lvl] for lvl in sorted(self.by_level, reverse=True)])
-
-
-class Writer:
-    """The single writer's transaction: ``conn`` for the caller's writes, ``append`` for entries."""
-
-    def __init__(self, conn: Connection, frontier: _Frontier) -> None:
-        self.conn = conn
-        self._frontier = frontier
-
-    def append(self, entry: LedgerEntry) -> Receipt:
-        """Append one entry in this transaction."""
-        return self.append_many([entry])[0]
-
-    def append_many(self, batch: Sequence[LedgerEntry]) -> list[Receipt]:
-        """Append entries in order in this transaction (one executemany per table)."""
-        rows: list[tuple[Any, ...]] = []
-        new_nodes: list[tuple[int, int, bytes]] = []
-        receipts: list[Receipt] = []
-        for entry in batch:
-            seq = self._frontier.size
-            body = leaf_bytes(entry, seq)
-            leaf = leaf_hash(body)
-            rows.append((seq, entry.kind, entry.at, getattr(entry, "patient", None), body, leaf))
-            self._frontier.add(leaf, new_nodes)
-            receipts.append(Receipt(seq, leaf.hex()))
-        store.insert_raw(self.conn, rows, new_nodes)
-        return receipts
 
 
 class Ledger:
@@ -137,7 +59,7 @@ class Ledger:
         self._pseudonym_key = pseudonym_key
         self._lock = _process_lock(url)
         self._owner: int | None = None
-        self._cache: _Frontier | None = None
+        self._cache: Frontier | None = None
         self._wconn: Connection | None = None
 
     @classmethod
@@ -217,14 +139,14 @@ class Ledger:
         with self.writer() as tx:
             return tx.append(entry)
 
-    def _load_frontier(self, conn: Connection) -> _Frontier:
+    def _load_frontier(self, conn: Connection) -> Frontier:
         size = _size(conn)
         cache = self._cache
         if cache is not None and cache.size == size:
-            return _Frontier(cache.size, dict(cache.by_level))
+            return Frontier(cache.size, dict(cache.by_level))
         wanted = frontier_nodes(size)
         known = _fetch_nodes(conn, set(wanted))
-        return _Frontier(size, {lvl: known[(lvl, i)] for lvl, i in wanted})
+        return Frontier(size, {lvl: known[(lvl, i)] for lvl, i in wanted})
 
     # -- reading -------------------------------------------------------------------------------
 

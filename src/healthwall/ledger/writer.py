@@ -1,0 +1,96 @@
+"""The writer's side of the ledger: receipts, proofs as returned, the tree frontier, ``Writer``.
+
+The frontier is the hash of the rightmost complete subtree at each level; appending a leaf
+combines it with the frontier (O(log n)) and yields the new complete subtrees to store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from healthwall.ledger import store
+from healthwall.ledger.canonical import leaf_bytes
+from healthwall.ledger.hashing import fold_nodes, leaf_hash, node_hash
+from healthwall.model.entries import LedgerEntry
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Where an appended entry sits: its index and hex leaf hash (valid once committed)."""
+
+    index: int
+    leaf_hash: str
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    index: int
+    tree_size: int
+    leaf_hash: str
+    path: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "inclusion", **self.__dict__}
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    old_size: int
+    new_size: int
+    path: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "consistency", **self.__dict__}
+
+
+@dataclass
+class Frontier:
+    """Tree size and the hash of each complete subtree on the right edge, by level."""
+
+    size: int
+    by_level: dict[int, bytes]
+
+    def add(self, leaf: bytes, new_nodes: list[tuple[int, int, bytes]]) -> None:
+        """Append one leaf; record every complete subtree it closes in ``new_nodes``."""
+        node, level, i = leaf, 0, self.size
+        while i & 1:
+            node = node_hash(self.by_level.pop(level), node)
+            level += 1
+            i >>= 1
+            new_nodes.append((level, i, node))
+        self.by_level[level] = node
+        self.size += 1
+
+    def root(self) -> bytes:
+        return fold_nodes([self.by_level[lvl] for lvl in sorted(self.by_level, reverse=True)])
+
+
+class Writer:
+    """The single writer's transaction: ``conn`` for the caller's writes, ``append`` for entries."""
+
+    def __init__(self, conn: Connection, frontier: Frontier) -> None:
+        self.conn = conn
+        self._frontier = frontier
+
+    def append(self, entry: LedgerEntry) -> Receipt:
+        """Append one entry in this transaction."""
+        return self.append_many([entry])[0]
+
+    def append_many(self, batch: Sequence[LedgerEntry]) -> list[Receipt]:
+        """Append entries in order in this transaction (one executemany per table)."""
+        rows: list[tuple[Any, ...]] = []
+        new_nodes: list[tuple[int, int, bytes]] = []
+        receipts: list[Receipt] = []
+        for entry in batch:
+            seq = self._frontier.size
+            body = leaf_bytes(entry, seq)
+            leaf = leaf_hash(body)
+            rows.append((seq, entry.kind, entry.at, getattr(entry, "patient", None), body, leaf))
+            self._frontier.add(leaf, new_nodes)
+            receipts.append(Receipt(seq, leaf.hex()))
+        store.insert_raw(self.conn, rows, new_nodes)
+        return receipts
