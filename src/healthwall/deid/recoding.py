@@ -109,20 +109,21 @@ def register_passes(
     for index, p in enumerate(passes):
         assign[p.released] = index
     _upload(con, "hw_assign", {"row_id": np.arange(rows, dtype=np.int64), "pass": assign})
+    parts: dict[str, list[npt.NDArray[Any]]] = {"col": [], "pass": [], "code": [], "label": []}
     for j, enc in enumerate(encoded):
         n_values = len(hist.values[j])
-        parts = {"pass": [], "code": [], "label": []}  # type: dict[str, list[npt.NDArray[Any]]]
         for index, p in enumerate(passes):
             level = p.levels[j]
+            parts["col"].append(np.full(n_values, j, dtype=np.int64))
             parts["pass"].append(np.full(n_values, index, dtype=np.int64))
             parts["code"].append(np.arange(n_values, dtype=np.int64))
             parts["label"].append(np.asarray(enc.labels[level], dtype=str)[enc.level_maps[level]])
-        _upload(con, f"hw_label{j}", {k: np.concatenate(v) for k, v in parts.items()})
+    _upload(con, "hw_labels", {k: np.concatenate(v) for k, v in parts.items()})
     labels = ", ".join(
         f"CASE WHEN a.pass < 0 THEN '*' ELSE l{j}.label END AS g{j}" for j in range(len(encoded))
     )
     joins = " ".join(
-        f"LEFT JOIN hw_label{j} l{j} ON l{j}.pass = a.pass AND l{j}.code = f.k{j}"
+        f"LEFT JOIN hw_labels l{j} ON l{j}.col = {j} AND l{j}.pass = a.pass AND l{j}.code = f.k{j}"
         for j in range(len(encoded))
     )
     n_keys = len(encoded) + (1 if hist.sensitive is not None else 0)
