@@ -96,6 +96,6 @@ def single_request(
         "requester": {"id": requester, "name": f"Requester {requester}", "kind": kind},
         "purpose": purpose,
         "legal_basis": {"instrument": instrument, "reference": "T-1"},
-        "scope": {"kind": "single-patient", "patient": patient},
+        "scope": {"kind": "single-patient", "patient": dict(patient)},
         "elements": elements,
     }

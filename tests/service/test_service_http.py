@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from service_harness import Service, running_service, single_request
 
 from healthwall.engine import open_store
@@ -292,3 +294,40 @@ def test_accounting_lists_a_release_to_the_requester(service: Service) -> None:
     assert any(line["purpose"] for line in after.json()["lines"])
     assert patient_id not in after.text  # the accounting names the patient by pseudonym only
     assert bad_date.status_code == 422 and bad_date.json()["field"] == "start"
+
+
+_FIELDS = (
+    ("purpose",),
+    ("legal_basis", "instrument"),
+    ("requester", "kind"),
+    ("scope", "kind"),
+    ("scope", "patient", "birth_date"),
+    ("elements",),
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    secret=st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-", min_size=8, max_size=24).map(
+        lambda s: "X" + s  # a letter: never a number pydantic could read as a timestamp
+    ),
+    where=st.sampled_from(_FIELDS),
+)
+def test_errors_never_echo_what_was_sent(
+    service: Service, secret: str, where: tuple[str, ...]
+) -> None:
+    """Whatever bad value lands in whichever field, the answer names the field, not the value."""
+    body = _warrant(service)
+    target: dict[str, object] = body
+    for key in where[:-1]:
+        target = target[key]  # type: ignore[assignment]
+    target[where[-1]] = secret if where[-1] != "elements" else [secret]
+    with service.client() as client:
+        response = client.post("/v1/requests", json=body, headers=service.key("sfpd"))
+    assert response.status_code == 422, where
+    assert secret not in response.text
+    assert response.json()["field"].startswith(where[0]), (where, response.json()["field"])
