@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -137,7 +138,7 @@ def _bad_inputs(tmp_path: Path, synth: Path) -> dict[str, tuple[Path, str]]:
         "invalid-fhir": (
             "b.ndjson",
             json.dumps({"resourceType": "Patient", "birthDate": "SECRETVALUE"}) + "\n",
-            r"line 1: invalid FHIR R4 Patient: birthDate",
+            r"line 1: invalid FHIR R4 Patient: .*birthDate",
         ),
         "wrong-type": (
             "patients.csv",
@@ -316,3 +317,37 @@ def test_csv_keeps_leading_zeros(tmp_path: Path) -> None:
     with open_store(store, read_only=True) as eng:
         row = eng.query_arrow("SELECT patient_id, zip, mrn FROM patients").to_pylist()[0]
     assert row == {"patient_id": "007", "zip": "02139", "mrn": "0012"}
+
+
+def test_structure_validation_round_trips(synth: Path, tmp_path: Path) -> None:
+    store = tmp_path / "fast.duckdb"
+    files = [synth / "fhir" / "Patient.ndjson", synth / "fhir" / "Claim.ndjson"]
+    run_ingest(files, store, fhir_validation="structure")
+    assert differences(store, "patients", synth / "patients.parquet") == 0
+    assert differences(store, "claims", synth / "claims.parquet") == 0
+
+
+@pytest.mark.parametrize(
+    ("resource", "pattern"),
+    [
+        ({"resourceType": "Patient", "id": "p1", "birthDate": "SECRETVALUE"}, r"birthDate \("),
+        ({"resourceType": "Patient", "id": "p1", "gender": "SECRETVALUE"}, r"gender \("),
+        ({"resourceType": "Patient"}, r"id \(missing\)"),
+        ({"resourceType": "Claim", "id": "c1", "status": "active"}, r"patient \(missing\)"),
+        (
+            {"resourceType": "Condition", "id": "k1", "subject": {}, "recordedDate": "SECRETVALUE"},
+            r"recordedDate \(wrong",
+        ),
+    ],
+)
+@pytest.mark.parametrize("mode", ["full", "structure"])
+def test_both_validation_modes_reject_bad_resources(
+    tmp_path: Path, resource: dict[str, object], pattern: str, mode: str
+) -> None:
+    path = _write_ndjson(tmp_path / "bad.ndjson", [resource])
+    with pytest.raises(InvalidInput) as err:
+        run_ingest([path], tmp_path / "s.duckdb", fhir_validation=mode)
+    assert "bad.ndjson: line 1" in err.value.message
+    assert "SECRETVALUE" not in err.value.message
+    if mode == "structure":
+        assert re.search(pattern, err.value.message)

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from healthwall.data.icd10 import sensitivity_labels
 from healthwall.engine import fhir_codes as fc
+from healthwall.engine.fhir_structure import structure_problems
 from healthwall.errors import InvalidInput
 
 Json = dict[str, Any]
@@ -83,14 +84,21 @@ def _loads(text: str, path: Path, where: str) -> Json:
     return value
 
 
-def validate(resource: Json, path: Path, where: str) -> str:
-    """Validate one resource against its FHIR model; return its type."""
+def validate(resource: Json, path: Path, where: str, mode: str = "full") -> str:
+    """Validate one resource: always the elements the mapping reads (ids, required elements,
+    shapes, dates: :mod:`healthwall.engine.fhir_structure`), and in ``full`` mode also its
+    fhir.resources model. Return its type."""
     kind = resource.get("resourceType")
     if kind not in SUPPORTED:
         raise InvalidInput(
             f"{path.name}: {where}: unsupported resource type {str(kind)[:40]!r} "
             f"(supported: {', '.join(SUPPORTED)})"
         )
+    found = structure_problems(resource, str(kind))  # cheap; full mode checks both
+    if found:
+        raise InvalidInput(f"{path.name}: {where}: invalid FHIR R4 {kind}: " + "; ".join(found[:5]))
+    if mode == "structure":
+        return str(kind)
     try:
         fc.model_of(kind).model_validate(resource)
     except ValidationError as exc:
@@ -103,14 +111,19 @@ def validate(resource: Json, path: Path, where: str) -> str:
     return str(kind)
 
 
-def read_fhir(paths: list[Path]) -> FhirRows:
+VALIDATION_MODES = ("full", "structure")
+
+
+def read_fhir(paths: list[Path], validation: str = "full") -> FhirRows:
     """Validate and map every resource of ``paths``; Encounters and Conditions are joined last."""
+    if validation not in VALIDATION_MODES:
+        raise InvalidInput("FHIR validation must be full or structure", field="fhir_validation")
     out = FhirRows()
     encounters: list[Json] = []
     conditions: list[Json] = []
     for path in paths:
         for where, resource in iter_resources(path):
-            kind = validate(resource, path, where)
+            kind = validate(resource, path, where, validation)
             out.resources[kind] = out.resources.get(kind, 0) + 1
             if kind == "Patient":
                 out.patients.append(map_patient(resource))

@@ -15,7 +15,7 @@ _SPECIAL_TYPES: dict[str, str] = {
     "birth_date": "DATE",
     "service_date": "DATE",
     "line_number": "INTEGER",
-    "paid_amount": "DECIMAL(12, 2)",
+    "paid_amount": "DECIMAL(12,2)",
 }
 
 KNOWN_TABLES: dict[str, tuple[str, ...]] = {

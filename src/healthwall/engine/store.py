@@ -79,7 +79,10 @@ def _check_known_columns(table: str, columns: list[str], source: str) -> None:
 
 
 def _check_casts(engine: DuckDBEngine, view: str, columns: list[str], source: str) -> None:
-    typed = [c for c in columns if sql_type(c) != "VARCHAR"]
+    described = engine.query_arrow(f"DESCRIBE SELECT * FROM {q(view)}").to_pylist()
+    current = {str(r["column_name"]): str(r["column_type"]) for r in described}
+    # columns already of their type (typed Parquet) need no check: only text or other types do
+    typed = [c for c in columns if sql_type(c) not in ("VARCHAR", current.get(c))]
     if not typed:
         return
     counts = ", ".join(

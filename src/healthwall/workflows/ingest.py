@@ -54,8 +54,10 @@ def _add(counts: dict[str, int], key: str, n: int) -> None:
     counts[key] = counts.get(key, 0) + n
 
 
-def _ingest_fhir(engine: DuckDBEngine, path: Path, result: IngestResult) -> set[str]:
-    rows = read_fhir([path])
+def _ingest_fhir(
+    engine: DuckDBEngine, path: Path, result: IngestResult, validation: str
+) -> set[str]:
+    rows = read_fhir([path], validation)
     for kind, n in rows.resources.items():
         _add(result.resources, kind, n)
     touched = set()
@@ -100,8 +102,12 @@ def run_ingest(
     spec_path: Path | None = None,
     table: str | None = None,
     progress: ProgressFn | None = None,
+    fhir_validation: str = "full",
 ) -> IngestResult:
-    """Load every input into ``store`` in one transaction; return the rows added per table."""
+    """Load every input into ``store`` in one transaction; return the rows added per table.
+
+    ``fhir_validation`` is ``full`` (fhir.resources models) or ``structure`` (fast checks of
+    the elements the mapping reads, for bulk NDJSON)."""
     if not inputs:
         raise InvalidInput("no input files", field="inputs")
     for path in inputs:
@@ -117,7 +123,7 @@ def run_ingest(
             if is_fhir(path):
                 if table and table not in KNOWN_TABLES:
                     raise InvalidInput("FHIR maps only into patients and claims", field="table")
-                touched |= _ingest_fhir(engine, path, result)
+                touched |= _ingest_fhir(engine, path, result, fhir_validation)
             else:
                 touched |= _ingest_file(engine, path, table, user, result)
         for name in sorted(touched):

@@ -59,12 +59,15 @@ def register(app: typer.Typer) -> None:
         store: Path = typer.Option(..., "--store", help="DuckDB custodian store (created if new)."),
         spec: Path | None = typer.Option(None, "--spec", help="Column roles (YAML or JSON)."),
         table: str | None = typer.Option(None, "--table", help="Target table (default: inferred)."),
+        fhir_validation: str = typer.Option(
+            "full", "--fhir-validation", help="full (fhir.resources) or structure (fast, bulk)."
+        ),
     ) -> None:
         """Load files into the custodian store in one transaction (all or nothing)."""
         from healthwall.workflows.ingest import run_ingest
 
         with _progress() as step:
-            result = run_ingest(inputs, store, spec, table, step)
+            result = run_ingest(inputs, store, spec, table, step, fhir_validation)
         for name, rows in sorted(result.rows.items()):
             typer.echo(f"{name}: {rows} rows added")
         for kind, count in sorted(result.resources.items()):
