@@ -38,22 +38,28 @@ RESULTS = ROOT / "results"
 HEALTHWALL = Path(sys.executable).parent / "healthwall"
 QI = ["age", "sex", "race", "ethnicity", "zip3", "marital", "education", "admit_year"]
 
+
 # Skewed synthetic demographics: a few common values and long tails, like real registries.
-GENERATOR = """
+def _u(k: int) -> str:
+    """A deterministic uniform [0, 1) number per row and column: a hash, not a seeded stream."""
+    return f"(hash(i * 16 + {k}) / 18446744073709551616.0)"
+
+
+GENERATOR = f"""
 SELECT
-  CAST(least(99, floor(abs(45 + 20 * sqrt(-2 * ln(random())) * cos(2 * pi() * random())))) AS INT)
-    AS age,
-  CASE WHEN random() < 0.51 THEN 'F' ELSE 'M' END AS sex,
+  CAST(least(99, floor(abs(45 + 20 * sqrt(-2 * ln(1 - {_u(0)})) * cos(2 * pi() * {_u(1)}))))
+    AS INT) AS age,
+  CASE WHEN {_u(2)} < 0.51 THEN 'F' ELSE 'M' END AS sex,
   ['white', 'black', 'asian', 'native', 'pacific', 'other'][
-    1 + CAST(floor(5.999 * pow(random(), 2.5)) AS INT)] AS race,
-  ['not-hispanic', 'hispanic', 'unknown'][1 + CAST(floor(2.999 * pow(random(), 3)) AS INT)]
+    1 + CAST(floor(5.999 * pow({_u(3)}, 2.5)) AS INT)] AS race,
+  ['not-hispanic', 'hispanic', 'unknown'][1 + CAST(floor(2.999 * pow({_u(4)}, 3)) AS INT)]
     AS ethnicity,
-  lpad(CAST(CAST(floor(50 * pow(random(), 1.7)) AS INT) + 100 AS VARCHAR), 3, '0') AS zip3,
+  CAST(CAST(floor(50 * pow({_u(5)}, 1.7)) AS INT) + 100 AS VARCHAR) AS zip3,
   ['married', 'never', 'divorced', 'widowed', 'separated'][
-    1 + CAST(floor(4.999 * pow(random(), 1.5)) AS INT)] AS marital,
-  CAST(floor(8 * pow(random(), 0.8)) AS INT) AS education,
-  2005 + CAST(floor(20 * random()) AS INT) AS admit_year
-FROM range({rows})
+    1 + CAST(floor(4.999 * pow({_u(6)}, 1.5)) AS INT)] AS marital,
+  CAST(floor(8 * pow({_u(7)}, 0.8)) AS INT) AS education,
+  2005 + CAST(floor(20 * {_u(8)}) AS INT) AS admit_year
+FROM range({{rows}}) t(i)
 """
 
 
@@ -65,8 +71,6 @@ def generate(rows: int) -> Path:
         return path
     tmp = path.with_suffix(".tmp")
     con = duckdb.connect()
-    con.execute("SELECT setseed(0.42)")
-    con.execute("SET threads = 1")  # setseed + random() is deterministic only single-threaded
     con.execute(
         f"COPY ({GENERATOR.format(rows=rows)}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)"
     )

@@ -2,9 +2,10 @@
 
 ``analyze(RiskRequest(...))`` checks every parameter before touching data, reads a CSV/Parquet
 file or a store table (``store:PATH#table``) through the engine, and lets DuckDB do the one pass
-over the rows: ``GROUP BY`` the quasi-identifiers into a table of equivalence classes, then
-``GROUP BY`` class size into the tiny histogram the risk models need. Attribute combinations are
-rolled up from the class table (not the rows) in one ``UNION ALL`` query.
+over the rows: ``GROUP BY`` the quasi-identifiers into equivalence classes, then ``GROUP BY``
+class size into the tiny histogram the risk models need. Attribute combinations are counted the
+same way, in one ``UNION ALL`` query (a CSV or store input is first copied, quasi-identifier
+columns only, into a temporary table so it is read once).
 
 The report holds counts and risks only: no row, no value of any column ever leaves this module,
 and DuckDB's own error messages (which may quote values) are replaced by their class name.
@@ -79,15 +80,10 @@ def analyze(request: RiskRequest) -> RiskReport:
         relation = _relation(engine, request.input)
         _check_columns(engine, relation, request)
         qi = request.quasi_identifiers
-        if request.max_combination == 0:  # one pass, nothing kept
-            hist = _histogram(engine, _classes_sql(engine, relation, qi, keep=False))
-            attributes: dict[tuple[str, ...], ClassHistogram] = {}
-        else:  # keep the classes: the combinations roll up from them, not from the rows
-            classes = temp_name("risk_classes")
-            sql = _classes_sql(engine, relation, qi, keep=True)
-            _run(engine, f"CREATE TEMP TABLE {classes} AS {sql}")
-            hist = _histogram(engine, classes)
-            attributes = _attribute_histograms(engine, classes, request)
+        if request.max_combination > 0 and not relation.startswith("read_parquet("):
+            relation = _materialize(engine, relation, qi)  # scan CSV / store table once
+        hist = _histogram(engine, _classes_sql(engine, relation, qi))
+        attributes = _attribute_histograms(engine, relation, request)
         if hist.empty:
             raise InvalidInput("input has no records", field="input")
     return _report(request, hist, attributes)
@@ -158,8 +154,8 @@ def _check_columns(engine: DuckDBEngine, relation: str, request: RiskRequest) ->
         raise InvalidInput(f"unknown quasi-identifier column(s): {', '.join(missing)}", field="qi")
 
 
-def _classes_sql(engine: DuckDBEngine, relation: str, qi: Sequence[str], *, keep: bool) -> str:
-    """One row per equivalence class: its size (and its quasi-identifier values if ``keep``).
+def _classes_sql(engine: DuckDBEngine, relation: str, qi: Sequence[str]) -> str:
+    """One row per equivalence class: its size.
 
     Rows are grouped on a 128-bit key, two independent 64-bit hashes of the values (in order and
     reversed with a salt), rather than on the columns themselves: about twice as fast on wide
@@ -168,13 +164,20 @@ def _classes_sql(engine: DuckDBEngine, relation: str, qi: Sequence[str], *, keep
     """
     quoted = [engine.dialect.quote(c) for c in qi]
     key = f"hash({', '.join(quoted)}), hash({', '.join(reversed(quoted))}, 'healthwall')"
-    values = "".join(f"any_value({c}) AS {c}, " for c in quoted) if keep else ""
-    return f"SELECT {values}count(*) AS hw_size FROM {relation} GROUP BY {key}"
+    return f"SELECT count(*) AS hw_size FROM {relation} GROUP BY {key}"
 
 
-def _histogram(engine: DuckDBEngine, classes: str) -> ClassHistogram:
-    """Sizes and frequencies of sizes of the classes (a table name or a query)."""
-    source = classes if classes.isidentifier() else f"({classes})"
+def _materialize(engine: DuckDBEngine, relation: str, qi: Sequence[str]) -> str:
+    """The quasi-identifier columns copied into a temporary table, read once."""
+    name = temp_name("risk_rows")
+    cols = ", ".join(engine.dialect.quote(c) for c in qi)
+    _run(engine, f"CREATE TEMP TABLE {name} AS SELECT {cols} FROM {relation}")
+    return name
+
+
+def _histogram(engine: DuckDBEngine, classes_sql: str) -> ClassHistogram:
+    """Sizes and frequencies of sizes of the classes a query returns (column ``hw_size``)."""
+    source = f"({classes_sql})"
     try:
         table = engine.query_arrow(
             f"SELECT hw_size AS s, count(*) AS c FROM {source} GROUP BY hw_size ORDER BY hw_size"
@@ -187,19 +190,20 @@ def _histogram(engine: DuckDBEngine, classes: str) -> ClassHistogram:
 
 
 def _attribute_histograms(
-    engine: DuckDBEngine, classes: str, request: RiskRequest
+    engine: DuckDBEngine, relation: str, request: RiskRequest
 ) -> dict[tuple[str, ...], ClassHistogram]:
-    """Class-size histograms of every combination, rolled up from the class table in one query.
+    """Class-size histograms of every combination of columns, in one query.
 
-    One ``GROUP BY`` per combination joined by ``UNION ALL`` (DuckDB runs them as parallel
-    pipelines; about twice as fast here as ``GROUPING SETS``).
+    One ``GROUP BY`` per combination joined by ``UNION ALL``: DuckDB runs them as parallel
+    pipelines over the columnar input (measured: about twice as fast as ``GROUPING SETS``, and
+    far cheaper than first materializing the finest classes when most of them are unique).
     """
     if request.max_combination == 0:
         return {}
     combos = list(column_combinations(request.quasi_identifiers, request.max_combination))
     quote = engine.dialect.quote
     parts = [
-        f"SELECT {i} AS gid, s, count(*) AS c FROM (SELECT sum(hw_size) AS s FROM {classes} "
+        f"SELECT {i} AS gid, s, count(*) AS c FROM (SELECT count(*) AS s FROM {relation} "
         f"GROUP BY {', '.join(quote(c) for c in combo)}) GROUP BY s"
         for i, combo in enumerate(combos)
     ]
