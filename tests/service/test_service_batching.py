@@ -51,7 +51,7 @@ class _Recorder:
 def test_group_commit_batches_and_answers_each_caller() -> None:
     gate = threading.Event()
     recorder = _Recorder(gate)
-    committer = GroupCommitter(recorder, max_batch=16)
+    committer = GroupCommitter(recorder, max_batch=16, workers=1)
     futures = {i: committer.submit(_request(i)) for i in range(40)}
     gate.set()  # the first batch was held open while the rest queued up
     try:
@@ -68,6 +68,18 @@ def test_group_commit_batches_and_answers_each_caller() -> None:
         committer.close()
     assert sum(recorder.sizes) == 40
     assert max(recorder.sizes) == 16 and len(recorder.sizes) < 40
+
+
+def test_two_workers_answer_everyone_once() -> None:
+    recorder = _Recorder()
+    committer = GroupCommitter(recorder, max_batch=8, workers=2)
+    try:
+        futures = {i: committer.submit(_request(i)) for i in range(100) if i != 13}
+        got = {i: f.result(timeout=30).request_id for i, f in futures.items()}
+    finally:
+        committer.close()
+    assert got == {i: f"req-{i}" for i in futures}
+    assert sum(recorder.sizes) == 99
 
 
 def test_a_failed_batch_fails_every_caller_in_it() -> None:

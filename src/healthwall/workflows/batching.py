@@ -42,16 +42,25 @@ class PooledSubmitter:
 
 
 class GroupCommitter:
-    """One thread drains the queue into batches of at most ``max_batch`` for ``submit_many``."""
+    """``workers`` threads drain the queue into batches of at most ``max_batch`` each.
 
-    def __init__(self, submit_many: SubmitMany, max_batch: int = 128) -> None:
+    With two workers one batch is prepared (policy, store lookups: the GIL is released in DuckDB)
+    while the other commits (the fsync releases it too); the gateway's ledger writer still
+    serializes the commits, and the sweep counts inside them.
+    """
+
+    def __init__(self, submit_many: SubmitMany, max_batch: int = 128, workers: int = 2) -> None:
         self._submit_many = submit_many
         self._max = max_batch
         self._queue: queue.SimpleQueue[tuple[Request, Future[Decision]] | None] = (
             queue.SimpleQueue()
         )
-        self._thread = threading.Thread(target=self._run, name="hw-group-commit", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"hw-group-commit-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, request: Request) -> Future[Decision]:
         future: Future[Decision] = Future()
@@ -59,13 +68,15 @@ class GroupCommitter:
         return future
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=30)
+        self._queue.put(None)  # each worker puts it back for the next one
+        for thread in self._threads:
+            thread.join(timeout=30)
 
     def _run(self) -> None:
         while True:
             first = self._queue.get()
             if first is None:
+                self._queue.put(None)
                 return
             batch = [first]
             while len(batch) < self._max:
