@@ -101,6 +101,7 @@ class _Match:
 
     patient_id: str | None
     count: int | None
+    row: dict[str, Any] | None = None  # the patient columns of the released elements
 
 
 @dataclass(frozen=True)
@@ -163,12 +164,16 @@ class Gateway:
         decision = decide(
             req, jurisdiction=self.settings.jurisdiction, packs=self.settings.packs
         ).model_copy(update={"request_id": request_id})
-        match = self._match(req) if decision.decision is not Outcome.DENY else _Match(None, None)
+        if decision.decision is Outcome.DENY:
+            match = _Match(None, None)
+        else:  # prefetch released columns only for a release now, never for a pending review
+            releasing = decision.released if decision.decision is Outcome.PERMIT else ()
+            match = self._match(req, releasing)
         if decision.decision is Outcome.PERMIT and self._needs_patient(req) and match.count != 1:
             decision = _no_release(decision)
         content = None
         if decision.decision is Outcome.PERMIT and match.patient_id and self.store is not None:
-            content = self._fetch(match.patient_id, decision)
+            content = self._fetch(match, decision)
         return _Prepared(req, request_id, decision, match, content)
 
     def _record_one(self, tx: Writer, p: _Prepared) -> Disclosure:
@@ -218,20 +223,34 @@ class Gateway:
     def _needs_patient(self, req: Request) -> bool:
         return req.scope.kind is ScopeKind.SINGLE_PATIENT and self.store is not None
 
-    def _match(self, req: Request) -> _Match:
+    def _match(self, req: Request, released: Sequence[Element] = ()) -> _Match:
+        """Exact match; with ``released`` the row carries those elements' patient columns."""
         if not self._needs_patient(req) or req.scope.patient is None or self.store is None:
             return _Match(None, None)
         with self._store_lock:
-            ids = release.match_patients(self.store, req.scope.patient.given())
-        return _Match(ids[0] if len(ids) == 1 else None, len(ids))
+            have = self._store_columns()["patients"]
+            cols = release.patient_columns(released, have)
+            rows = release.match_patients(self.store, req.scope.patient.given(), columns=cols)
+        if len(rows) != 1:
+            return _Match(None, len(rows))
+        return _Match(str(rows[0].pop("pid")), 1, rows[0] if released else None)
 
-    def _fetch(self, patient_id: str, decision: Decision) -> dict[str, Any]:
+    def _store_columns(self) -> dict[str, frozenset[str]]:
         assert self.store is not None
+        if self._columns is None:
+            self._columns = release.store_columns(self.store)
+        return self._columns
+
+    def _fetch(self, match: _Match, decision: Decision) -> dict[str, Any]:
+        assert self.store is not None and match.patient_id is not None
         with self._store_lock:
-            if self._columns is None:
-                self._columns = release.store_columns(self.store)
             return release.fetch(
-                self.store, patient_id, decision.released, decision.withheld_labels, self._columns
+                self.store,
+                match.patient_id,
+                decision.released,
+                decision.withheld_labels,
+                self._store_columns(),
+                match.row,
             )
 
     def _subject(self, req: Request) -> str | None:
@@ -273,7 +292,7 @@ class Gateway:
             reasons = [*pending.reasons, APPROVED]
             decision = pending.model_copy(update={"decision": Outcome.PERMIT, "reasons": reasons})
             if row.patient_ref and self.store is not None:
-                content = self._fetch(row.patient_ref, decision)
+                content = self._fetch(_Match(row.patient_ref, 1), decision)
         with self.ledger.writer() as tx:
             decision = self._record.decided(tx, decision, officer_id, note[:2000])
             if content is not None and row.patient_ref:

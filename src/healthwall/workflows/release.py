@@ -81,16 +81,31 @@ def store_columns(store: Store) -> dict[str, frozenset[str]]:
     return {t: frozenset(store.columns(t)) for t in ("patients", "claims")}
 
 
-def match_patients(store: Store, identifiers: dict[str, str], limit: int = 2) -> list[str]:
-    """patient_ids equal on EVERY given identifier (at most ``limit``; 2 tells 'several')."""
+def match_patients(
+    store: Store, identifiers: dict[str, str], limit: int = 2, columns: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Patients equal on EVERY given identifier (at most ``limit``; 2 tells 'several').
+
+    Each row has ``pid`` and the requested patient ``columns`` (so a release needs no second
+    lookup of the patient row).
+    """
     if not identifiers:
         return []
     where = " AND ".join(
         f"CAST({store.dialect.quote(IDENTIFIER_COLUMNS[k])} AS VARCHAR) = ?" for k in identifiers
     )
-    sql = f"SELECT CAST(patient_id AS VARCHAR) AS pid FROM patients WHERE {where} LIMIT {limit}"
-    table = store.query_arrow(sql, list(identifiers.values()))
-    return [str(v) for v in table.column("pid").to_pylist()]
+    extra = "".join(f", {store.dialect.quote(c)}" for c in columns)
+    sql = (
+        f"SELECT CAST(patient_id AS VARCHAR) AS pid{extra} FROM patients WHERE {where}"
+        f" LIMIT {limit}"
+    )
+    rows = store.query_arrow(sql, list(identifiers.values())).to_pylist()
+    return [{k: _plain(v) for k, v in row.items()} for row in rows]
+
+
+def patient_columns(elements: Sequence[Element], have: frozenset[str]) -> list[str]:
+    """The patient columns the given elements release (those the store has)."""
+    return sorted({c for e in elements for c in PATIENT_COLUMNS.get(e, ()) if c in have})
 
 
 def fetch(
@@ -99,18 +114,20 @@ def fetch(
     elements: Sequence[Element],
     withheld_labels: Sequence[Label],
     columns: dict[str, frozenset[str]] | None = None,
+    patient_row: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The released content: ``{element: value(s)}``; None for what the custodian does not hold.
 
-    ``columns`` (table -> column names, see :func:`store_columns`) saves a catalog lookup.
+    ``columns`` (table -> column names, see :func:`store_columns`) saves a catalog lookup;
+    ``patient_row`` (from :func:`match_patients`) saves the patient lookup.
     """
     columns = columns or store_columns(store)
     content: dict[str, Any] = {}
     have = columns["patients"]
     wanted = [e for e in elements if e in PATIENT_COLUMNS]
     if wanted:
-        cols = sorted({c for e in wanted for c in PATIENT_COLUMNS[e] if c in have})
-        row = _patient_row(store, patient_id, cols)
+        cols = patient_columns(wanted, have)
+        row = patient_row if patient_row is not None else _patient_row(store, patient_id, cols)
         for element in wanted:
             content[element.value] = {c: row.get(c) for c in PATIENT_COLUMNS[element] if c in have}
     for element in elements:
