@@ -7,8 +7,8 @@ Run: ``.venv/bin/python bench/synth.py [--patients 1000000] [--fhir-patients 200
 2. Ingest of the synthetic Parquet files into a fresh DuckDB store (types checked, labels
    derived, roles recorded), against the baseline of DuckDB itself copying the same Parquet
    files into tables (``CREATE TABLE AS SELECT * FROM read_parquet``), measured in the same run.
-3. FHIR: export of a smaller synthetic set to NDJSON, then ingest of the NDJSON (validated with
-   fhir.resources): resources per second.
+3. FHIR: export of a smaller synthetic set to NDJSON, then ingest of the NDJSON, validated with
+   fhir.resources (``full``) and with the fast structural checks (``structure``): resources/s.
 
 Writes bench/results/synth.json and bench/results/synth.md.
 """
@@ -50,7 +50,7 @@ result = {{"patients": r.patients, "claim_lines": r.claim_lines}}
 
 INGEST = """
 from healthwall.workflows.ingest import run_ingest
-r = run_ingest([Path(p) for p in {inputs!r}], Path({store!r}))
+r = run_ingest([Path(p) for p in {inputs!r}], Path({store!r}), fhir_validation={mode!r})
 result = {{"rows": r.rows, "resources": r.resources}}
 """
 
@@ -105,7 +105,7 @@ def main() -> None:
 
         p, c = str(big / "patients.parquet"), str(big / "claims.parquet")
         base = child(BASELINE.format(store=str(work / "baseline.duckdb"), p=p, c=c))
-        ing = child(INGEST.format(inputs=[p, c], store=str(work / "store.duckdb")))
+        ing = child(INGEST.format(inputs=[p, c], store=str(work / "store.duckdb"), mode="full"))
         rows = sum(ing["result"]["rows"].values())
         results["ingest_parquet"] = {
             "rows": rows,
@@ -124,11 +124,10 @@ def main() -> None:
                 p=str(small / "patients.parquet"), c=str(small / "claims.parquet"), out=str(fhir)
             )
         )
-        fing = child(
-            INGEST.format(
-                inputs=[str(fhir / "Patient.ndjson"), str(fhir / "Claim.ndjson")],
-                store=str(work / "fhir.duckdb"),
-            )
+        ndjson = [str(fhir / "Patient.ndjson"), str(fhir / "Claim.ndjson")]
+        fing = child(INGEST.format(inputs=ndjson, store=str(work / "fhir.duckdb"), mode="full"))
+        fast = child(
+            INGEST.format(inputs=ndjson, store=str(work / "fast.duckdb"), mode="structure")
         )
         resources = sum(fing["result"]["resources"].values())
         results["fhir"] = {
@@ -138,6 +137,8 @@ def main() -> None:
             "export_seconds": export["seconds"],
             "ingest": fing,
             "resources_per_second": resources / fing["seconds"],
+            "ingest_structure_validation": fast,
+            "structure_resources_per_second": resources / fast["seconds"],
         }
         print(f"fhir ingest: {resources / fing['seconds']:.0f} resources/s", file=sys.stderr)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -190,6 +191,13 @@ def render(r: dict[str, Any], n: int) -> str:
             f"{fi['seconds']:.1f}",
             f"{fi['peak_rss_mb']:.0f}",
             f"{f['resources_per_second']:,.0f} resources/s",
+        ),
+        _row(
+            "ingest FHIR NDJSON (`--fhir-validation structure`)",
+            f"{f['resources']:,} resources",
+            f"{f['ingest_structure_validation']['seconds']:.1f}",
+            f"{f['ingest_structure_validation']['peak_rss_mb']:.0f}",
+            f"{f['structure_resources_per_second']:,.0f} resources/s",
         ),
     ]
     machine = r["machine"]
