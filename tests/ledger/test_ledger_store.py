@@ -212,3 +212,11 @@ def test_signing_key_rotation_is_recorded_and_old_checkpoints_need_the_old_key(
     both = new.verify(public_key=signer.public_text())
     assert both.ok and both.checkpoints_checked == 2
     new.close()
+
+
+def test_non_ascii_entries_round_trip_and_verify(ledger: Ledger) -> None:
+    p = ledger.patient_pseudonym("patient-ü")
+    entry = release(p, 1, description="nom et adresse — dossier n° 5 ✓ 𝔘")
+    ledger.append(entry)
+    assert ledger.entry(0).description == entry.description
+    assert ledger.verify().ok

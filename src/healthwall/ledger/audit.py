@@ -32,6 +32,7 @@ from healthwall.ledger.verifier import (
 )
 
 CHUNK = 20_000
+_DECODER = json.JSONDecoder()
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,9 @@ def _as_int(value: Any, expected: int) -> int:
 
 def _as_bytes(value: Any, seq: int) -> bytes:
     """A stored blob; text or any other type (a retyped column) is tampering."""
-    if isinstance(value, bytes | memoryview | bytearray):
+    if type(value) is bytes:
+        return value
+    if isinstance(value, memoryview | bytearray):
         return bytes(value)
     raise _Bad(seq, f"entry {seq}: stored value is not binary (column retyped)")
 
@@ -108,7 +111,10 @@ def _check_entry(
     if leaf_hash(body) != stored:
         raise _Bad(seq, f"entry {seq}: content does not match its leaf hash")
     try:
-        data = json.loads(body.decode("utf-8"))
+        text = body.decode("utf-8")
+        data, end = _DECODER.raw_decode(text)
+        if end != len(text):
+            raise ValueError("trailing bytes")
     except ValueError:
         raise _Bad(seq, f"entry {seq}: not valid JSON") from None
     if not isinstance(data, dict) or data.get("seq") != seq:
@@ -118,13 +124,11 @@ def _check_entry(
 
 
 def _check_nodes(conn: Connection, levels: list[list[bytes]]) -> None:
-    n = store.nodes.c
     seen = 0
-    for lvl, idx, h in conn.execute(select(n.level, n.idx, n.hash).order_by(n.level, n.idx)):
-        lvl, idx = int(lvl), int(idx)
+    for lvl, idx, h in store.scan_nodes(conn):
         if lvl >= len(levels) or idx >= len(levels[lvl]):
             raise _Bad(len(levels[0]), f"tree node ({lvl}, {idx}) lies beyond the entries")
-        if levels[lvl][idx] != bytes(h):
+        if levels[lvl][idx] != h:
             raise _Bad(idx << lvl, f"tree node ({lvl}, {idx}) does not match the entries")
         seen += 1
     expected = sum(len(level) for level in levels[1:])

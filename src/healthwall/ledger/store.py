@@ -238,3 +238,15 @@ def scan_entries(conn: Connection, chunk: int) -> Iterator[list[tuple[Any, ...]]
             last = rows[-1][0]
     finally:
         cur.close()
+
+
+def scan_nodes(conn: Connection) -> Iterator[tuple[int, int, bytes]]:
+    """Every stored tree node ``(level, idx, hash)`` in key order, through the DB-API cursor."""
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute("SELECT level, idx, hash FROM hw_ledger_nodes ORDER BY level, idx")
+        while rows := cur.fetchmany(20_000):
+            for lvl, idx, h in rows:
+                yield int(lvl), int(idx), bytes(h)
+    finally:
+        cur.close()
