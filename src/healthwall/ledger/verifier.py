@@ -242,6 +242,10 @@ def verify_checkpoints(old: Checkpoint, new: Checkpoint, proof: dict[str, object
 
 
 def _run(args: argparse.Namespace) -> None:
+    if bool(args.proof) != bool(args.entry):
+        raise VerificationError("--proof and --entry go together")
+    if bool(args.old_checkpoint) != bool(args.consistency):
+        raise VerificationError("--old-checkpoint and --consistency go together")
     key = parse_public_key(Path(args.public_key).read_text(encoding="utf-8"))
     checkpoint = open_note(Path(args.checkpoint).read_text(encoding="utf-8"), key)
     if args.proof and args.entry:
