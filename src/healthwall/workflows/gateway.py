@@ -32,22 +32,17 @@ from sqlalchemy import select, update
 from healthwall.engine import open_store
 from healthwall.errors import InvalidInput, NotFound
 from healthwall.ledger.log import Ledger, Writer
-from healthwall.model.codes import Element, Outcome, Purpose, ScopeKind
+from healthwall.model.codes import Element, Outcome, ScopeKind
 from healthwall.model.decision import Decision, LedgerRef, Reason
 from healthwall.model.request import (
-    Aggregate,
-    Cohort,
-    LegalBasis,
     Request,
-    Requester,
-    Scope,
     parse_request,
 )
 from healthwall.policy import decide
 from healthwall.policy.facts import facts_of
 from healthwall.policy.obligations import accountable
 from healthwall.workflows import release
-from healthwall.workflows.recording import Recorder
+from healthwall.workflows.recording import Recorder, request_from_record, without_identifiers
 from healthwall.workflows.sweep import (
     SweepLimits,
     metadata,
@@ -205,7 +200,7 @@ class Gateway:
                 status=decision.decision.value,
                 decision="{}",
                 recipient=json.dumps(_recipient(req)),
-                request=json.dumps(_without_identifiers(req, request_id)),
+                request=json.dumps(without_identifiers(req, request_id)),
                 purpose=req.purpose.value,
                 instrument=req.legal_basis.instrument.value,
                 accountable=accountable(facts_of(req)),
@@ -345,38 +340,11 @@ class Gateway:
             row = self._row(request_id)
         except NotFound:
             return None
-        return _request_from_record(json.loads(row.request))
+        return request_from_record(json.loads(row.request))
 
 
 def _recipient(req: Request) -> dict[str, str | None]:
     return {"name": req.requester.name, "address": req.requester.address}
-
-
-def _without_identifiers(req: Request, request_id: str) -> dict[str, Any]:
-    raw = req.model_dump(mode="json", exclude={"scope": {"patient"}})
-    raw["request_id"] = request_id
-    return raw
-
-
-def _request_from_record(raw: dict[str, Any]) -> Request:
-    """Rebuild a recorded request; its scope lacks the (never stored) patient identifiers."""
-    scope = raw["scope"]
-    return Request.model_construct(
-        request_id=raw.get("request_id"),
-        requester=Requester.model_validate(raw["requester"]),
-        purpose=Purpose(raw["purpose"]),
-        legal_basis=LegalBasis.model_validate(raw["legal_basis"]),
-        scope=Scope.model_construct(
-            kind=ScopeKind(scope["kind"]),
-            patient=None,
-            cohort=Cohort.model_validate(scope["cohort"]) if scope.get("cohort") else None,
-            aggregate=Aggregate.model_validate(scope["aggregate"])
-            if scope.get("aggregate")
-            else None,
-        ),
-        elements=[Element(e) for e in raw["elements"]],
-        justification=raw.get("justification", ""),
-    )
 
 
 def _denied(decision: Decision, reasons: list[Reason]) -> Decision:

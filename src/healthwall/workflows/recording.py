@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from healthwall.ledger.log import Ledger, Writer
+from healthwall.model.codes import Element, Purpose, ScopeKind
 from healthwall.model.decision import Decision, LedgerRef
 from healthwall.model.entries import (
     DecisionMade,
@@ -23,7 +24,14 @@ from healthwall.model.entries import (
     Released,
     RequestReceived,
 )
-from healthwall.model.request import Request
+from healthwall.model.request import (
+    Aggregate,
+    Cohort,
+    LegalBasis,
+    Request,
+    Requester,
+    Scope,
+)
 from healthwall.workflows.release import content_digest
 from healthwall.workflows.sweep import requests_table
 
@@ -109,3 +117,31 @@ class Recorder:
                 description=description,
             )
         )
+
+
+def without_identifiers(req: Request, request_id: str) -> dict[str, Any]:
+    """The request as the gateway stores it: WITHOUT the patient's identifiers."""
+    raw = req.model_dump(mode="json", exclude={"scope": {"patient"}})
+    raw["request_id"] = request_id
+    return raw
+
+
+def request_from_record(raw: dict[str, Any]) -> Request:
+    """Rebuild a recorded request; its scope lacks the (never stored) patient identifiers."""
+    scope = raw["scope"]
+    return Request.model_construct(
+        request_id=raw.get("request_id"),
+        requester=Requester.model_validate(raw["requester"]),
+        purpose=Purpose(raw["purpose"]),
+        legal_basis=LegalBasis.model_validate(raw["legal_basis"]),
+        scope=Scope.model_construct(
+            kind=ScopeKind(scope["kind"]),
+            patient=None,
+            cohort=Cohort.model_validate(scope["cohort"]) if scope.get("cohort") else None,
+            aggregate=Aggregate.model_validate(scope["aggregate"])
+            if scope.get("aggregate")
+            else None,
+        ),
+        elements=[Element(e) for e in raw["elements"]],
+        justification=raw.get("justification", ""),
+    )
