@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import TypeAdapter
 
 from healthwall.model.aggregate import Cell
+
+_CELLS: TypeAdapter[list[Cell]] = TypeAdapter(list[Cell])
 
 
 def clamp(noisy: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -30,16 +33,17 @@ def cells(
     values = clamp(noisy)
     low = np.maximum(values - half_width, 0)
     high = values + half_width
-    out: list[Cell] = []
-    for i, key in enumerate(keys):
-        named = dict(zip(dimensions, key, strict=True))
-        v = int(values[i])
-        if v < suppress_below:
-            out.append(Cell(keys=named, count=None, suppressed=True, ci_low=None, ci_high=None))
-        else:
-            out.append(
-                Cell(
-                    keys=named, count=v, suppressed=False, ci_low=int(low[i]), ci_high=int(high[i])
-                )
-            )
+    shown = values >= suppress_below
+    rows = zip(keys, values.tolist(), low.tolist(), high.tolist(), shown.tolist(), strict=True)
+    raw = [
+        {
+            "keys": dict(zip(dimensions, key, strict=True)),
+            "count": v if ok else None,
+            "suppressed": not ok,
+            "ci_low": lo if ok else None,
+            "ci_high": hi if ok else None,
+        }
+        for key, v, lo, hi, ok in rows
+    ]
+    out = _CELLS.validate_python(raw)  # one validation pass in pydantic-core for all cells
     return out
