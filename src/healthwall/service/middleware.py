@@ -5,6 +5,8 @@
   no-referrer``, ``X-Frame-Options: DENY`` and ``Cache-Control: no-store`` (static files excepted).
 - A body over ``max_body_bytes`` is refused with 413 before the app reads it (declared length) or
   as soon as the stream passes the limit.
+- An unexpected exception becomes the generic 500 here, so it never travels on to the server,
+  whose traceback in the log could carry data; the log gets a correlation id and the type only.
 - The access log line names the method, the route *template* (``/v1/accounting/{patient}``, never
   the path itself), the status and the milliseconds, so identifiers in a URL never reach the log.
 
@@ -21,6 +23,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from healthwall.errors import TooLarge
+from healthwall.service.errors import unexpected_response
 
 access_log = logging.getLogger("healthwall.access")
 
@@ -89,6 +92,10 @@ class ServiceMiddleware:
             except _BodyTooLarge:
                 if not state["sent"]:
                     await self._too_large(send_with_headers)
+            except Exception as exc:  # never let a traceback (which may hold data) reach a log
+                response = unexpected_response(exc)
+                if not state["sent"]:
+                    await response(scope, receive, send_with_headers)
         if self.log_access:
             self._log(scope, state["status"], started)
 
