@@ -13,7 +13,7 @@ import pytest
 
 from healthwall.cli.main import main
 from healthwall.dp.budget import BudgetPolicy
-from healthwall.errors import InvalidInput, Refused, UnknownCode
+from healthwall.errors import InvalidInput, Refused, TooLarge, UnknownCode
 from healthwall.ledger import Ledger
 from healthwall.model.aggregate import BudgetMeasure
 from healthwall.model.entries import AggregateAnswered, DecisionMade
@@ -166,6 +166,13 @@ def test_bad_parameters_are_rejected_naming_the_field(
         aggregates.answer(body, _settings(small_store, f"sqlite:///{tmp_path / 'l.db'}"))
     assert field in err.value.message
     assert not (tmp_path / "l.db").exists()  # rejected before the ledger is even opened
+
+
+def test_too_many_cells_is_refused_before_any_work(small_store: Path, tmp_path: Path) -> None:
+    body = _body(by=("zip3", "month", "dx_block"))
+    with pytest.raises(TooLarge, match="cells"):
+        aggregates.answer(body, _settings(small_store, f"sqlite:///{tmp_path / 'l.db'}"))
+    assert not (tmp_path / "l.db").exists()
 
 
 def test_unknown_requester_kind_is_an_unknown_code(small_store: Path, tmp_path: Path) -> None:

@@ -41,9 +41,7 @@ def dense(compiled: CompiledTemplate, exact: pa.Table) -> tuple[list[tuple[str, 
     """
     key_sets = [keys for keys in compiled.public_keys if keys is not None]
     sizes = [len(k) for k in key_sets]
-    total = int(np.prod(sizes))
-    if total > MAX_CELLS:
-        raise TooLarge(f"the query has {total} cells; at most {MAX_CELLS} are answered", field="by")
+    total = check_size(compiled)
     cols = exact.to_pydict()
     n = np.asarray(cols["n"], dtype=np.int64)
     flat = np.zeros(len(n), dtype=np.int64)
@@ -58,6 +56,14 @@ def dense(compiled: CompiledTemplate, exact: pa.Table) -> tuple[list[tuple[str, 
     counts[flat[valid]] = n[valid]
     keys = list(itertools.product(*key_sets))
     return keys, counts.tolist()
+
+
+def check_size(compiled: CompiledTemplate) -> int:
+    """Cells of the public key product; over :data:`MAX_CELLS` is :class:`TooLarge`."""
+    total = int(np.prod([len(k) for k in compiled.public_keys if k is not None]))
+    if total > MAX_CELLS:
+        raise TooLarge(f"the query has {total} cells; at most {MAX_CELLS} are answered", field="by")
+    return total
 
 
 def _positions(

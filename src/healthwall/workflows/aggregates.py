@@ -30,7 +30,7 @@ from typing import Any
 from healthwall.dp import budget as dp_budget
 from healthwall.dp import mechanisms
 from healthwall.dp.budget import BudgetPolicy
-from healthwall.dp.release import release
+from healthwall.dp.release import check_size, release
 from healthwall.dp.templates import CompiledTemplate, compile_template
 from healthwall.engine import open_store
 from healthwall.errors import ConfigError, HealthwallError, InvalidInput, Refused
@@ -134,6 +134,7 @@ def answer(
         raise InvalidInput(f"unknown field(s) {sorted(unknown)}", field=sorted(unknown)[0])
     query = AggregateQuery.parse(raw.get("query"))
     request = build_request(raw, query)
+    check_size(compile_template(query, hash_key=""))  # too many cells: refuse before any work
     if ledger is not None:
         dp_budget.create_tables(ledger.engine)
         return _decide_and_answer(ledger, request, query, settings, now)
