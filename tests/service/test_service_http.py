@@ -331,3 +331,31 @@ def test_errors_never_echo_what_was_sent(
     assert response.status_code == 422, where
     assert secret not in response.text
     assert response.json()["field"].startswith(where[0]), (where, response.json()["field"])
+
+
+def test_a_permit_carries_only_the_released_elements(service: Service) -> None:
+    mrn = service.patients["warrant"]["mrn"]
+    with open_store(service.setup.store, read_only=True) as engine:
+        row = engine.query_arrow(
+            "SELECT first_name, last_name, CAST(birth_date AS VARCHAR) AS dob, ssn"
+            " FROM patients WHERE mrn = $mrn",
+            {"mrn": mrn},
+        ).to_pylist()[0]
+    deny_body = single_request(
+        "acme-data", "data-broker", "data-sale", "none", {"mrn": mrn}, ["name"]
+    )
+    with service.client() as client:
+        permit = client.post("/v1/requests", json=_warrant(service), headers=service.key("sfpd"))
+        deny = client.post("/v1/requests", json=deny_body, headers=service.key("acme-data"))
+        again = client.get(
+            f"/v1/requests/{permit.json()['request_id']}", headers=service.key("sfpd")
+        )
+    body = permit.json()
+    assert body["decision"] == "permit"
+    assert set(body["release"]) == set(body["released"])  # nothing beyond the decision
+    assert body["release"]["name"]["first_name"] == row["first_name"]
+    assert body["release"]["name"]["last_name"] == row["last_name"]
+    assert str(body["release"]["date-of-birth"]["birth_date"]) == row["dob"]
+    assert row["ssn"] not in permit.text  # ssn was not requested, so it is not there
+    assert deny.json()["decision"] == "deny" and deny.json()["release"] is None
+    assert "release" not in again.json()  # given once, with the decision

@@ -19,29 +19,28 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Generic, TypeVar
 
-from healthwall.model.decision import Decision
 from healthwall.model.request import Request
 
-SubmitOne = Callable[[Request], Decision]
-SubmitMany = Callable[[Sequence[Request]], Sequence[Decision | Exception]]
+T = TypeVar("T")
 
 
-class PooledSubmitter:
+class PooledSubmitter(Generic[T]):
     """Decisions on a thread pool (no batching)."""
 
-    def __init__(self, submit: SubmitOne, workers: int = 4) -> None:
+    def __init__(self, submit: Callable[[Request], T], workers: int = 4) -> None:
         self._submit = submit
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hw-decide")
 
-    def submit(self, request: Request) -> Future[Decision]:
+    def submit(self, request: Request) -> Future[T]:
         return self._pool.submit(self._submit, request)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
 
-class GroupCommitter:
+class GroupCommitter(Generic[T]):
     """``workers`` threads drain the queue into batches of at most ``max_batch`` each.
 
     With two workers one batch is prepared (policy, store lookups: the GIL is released in DuckDB)
@@ -49,12 +48,15 @@ class GroupCommitter:
     serializes the commits, and the sweep counts inside them.
     """
 
-    def __init__(self, submit_many: SubmitMany, max_batch: int = 128, workers: int = 2) -> None:
+    def __init__(
+        self,
+        submit_many: Callable[[Sequence[Request]], Sequence[T | Exception]],
+        max_batch: int = 128,
+        workers: int = 2,
+    ) -> None:
         self._submit_many = submit_many
         self._max = max_batch
-        self._queue: queue.SimpleQueue[tuple[Request, Future[Decision]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[tuple[Request, Future[T]] | None] = queue.SimpleQueue()
         self._threads = [
             threading.Thread(target=self._run, name=f"hw-group-commit-{i}", daemon=True)
             for i in range(workers)
@@ -62,8 +64,8 @@ class GroupCommitter:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, request: Request) -> Future[Decision]:
-        future: Future[Decision] = Future()
+    def submit(self, request: Request) -> Future[T]:
+        future: Future[T] = Future()
         self._queue.put((request, future))
         return future
 
@@ -90,7 +92,7 @@ class GroupCommitter:
                 batch.append(item)
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[Request, Future[Decision]]]) -> None:
+    def _commit(self, batch: list[tuple[Request, Future[T]]]) -> None:
         try:
             results = self._submit_many([request for request, _ in batch])
             if len(results) != len(batch):

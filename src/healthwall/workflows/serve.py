@@ -34,7 +34,7 @@ from healthwall.workflows import aggregates
 from healthwall.workflows.accounting import accounting_for
 from healthwall.workflows.batching import GroupCommitter
 from healthwall.workflows.credentials import CredentialStore
-from healthwall.workflows.gateway import Gateway, GatewaySettings
+from healthwall.workflows.gateway import Disclosure, Gateway, GatewaySettings
 
 APP_FACTORY = "healthwall.service.app:create_app_from_env"
 
@@ -104,7 +104,7 @@ class Runtime:
     credentials: CredentialStore
     aggregate_settings: aggregates.AggregateSettings
     jurisdiction: str
-    submitter: GroupCommitter | None = None
+    submitter: GroupCommitter[Disclosure] | None = None
 
     def __post_init__(self) -> None:
         if self.submitter is None:
@@ -115,8 +115,8 @@ class Runtime:
         """Decide (and, when permitted, release and record) one record request."""
         return self.gateway.submit(request)
 
-    def submit_async(self, request: Request) -> Future[Decision]:
-        """As :meth:`submit`, off the caller's thread (group-committed when the gateway can)."""
+    def submit_async(self, request: Request) -> Future[Disclosure]:
+        """As :meth:`submit`, off the caller's thread and group-committed; with the content."""
         assert self.submitter is not None
         return self.submitter.submit(request)
 
@@ -177,21 +177,21 @@ class Runtime:
         self.ledger.close()
 
 
-def _submitter(gateway: Gateway) -> GroupCommitter:
+def _submitter(gateway: Gateway) -> GroupCommitter[Disclosure]:
     """Group commit: concurrent requests share one ledger transaction (one durable commit)."""
 
-    def submit_many(requests: Sequence[Request]) -> list[Decision | Exception]:
+    def submit_many(requests: Sequence[Request]) -> list[Disclosure | Exception]:
         try:
-            return [d.decision for d in gateway.submit_many(requests)]
+            return list(gateway.submit_many(requests))
         except HealthwallError:
             if len(requests) == 1:
                 raise
         # One bad request (e.g. a reused request_id) fails the whole batch and records nothing;
         # decide the batch one by one so each caller gets its own answer.
-        out: list[Decision | Exception] = []
+        out: list[Disclosure | Exception] = []
         for request in requests:
             try:
-                out.append(gateway.submit(request))
+                out.append(gateway.submit_release(request))
             except HealthwallError as exc:
                 out.append(exc)
         return out

@@ -21,6 +21,15 @@ from healthwall.workflows.credentials import Principal, Role
 
 router = APIRouter(prefix="/v1", tags=["requests"])
 
+
+class DecisionWithRelease(Decision):
+    """The Decision, plus ``release``: the released elements' content when the decision is
+    ``permit`` and the patient was matched (``{element: value(s)}``); null otherwise. It is
+    given once, in this response, and recorded in the ledger by its SHA-256 only."""
+
+    release: dict[str, Any] | None = None
+
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing or invalid API key"},
     403: {"description": "wrong role, or requester.id is not the key's requester"},
@@ -29,7 +38,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/requests", response_model=Decision, responses=_ERRORS)
+@router.post("/requests", response_model=DecisionWithRelease, responses=_ERRORS)
 async def submit_request(
     body: RecordRequest,
     principal: Principal = Depends(require_roles(Role.REQUESTER)),
@@ -38,8 +47,11 @@ async def submit_request(
     """Decide a record request: permit, deny or review, with reasons and released elements."""
     if body.requester.id != principal.id:
         raise Forbidden("requester.id must be the API key's requester", field="requester.id")
-    decision = await asyncio.wrap_future(ctx.runtime.submit_async(body))
-    return decision.to_json()
+    disclosure = await asyncio.wrap_future(ctx.runtime.submit_async(body))
+    answer = disclosure.decision.to_json()
+    if disclosure.content is not None:
+        answer["release"] = disclosure.content
+    return answer
 
 
 @router.get("/requests/{request_id}", response_model=Decision, responses=_ERRORS)
