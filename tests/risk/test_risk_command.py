@@ -134,7 +134,7 @@ def test_parameters_checked_before_reading(tmp_path: Path) -> None:
             RiskRequest(missing, ("a", "a"), population_size=10, sampling_fraction=0.1, threshold=2)
         )
     message = str(info.value)
-    assert "twice" in message and "not both" in message and "threshold" in message
+    assert "twice" in message and "not more" in message and "threshold" in message
     with pytest.raises(NotFound):
         analyze(RiskRequest(missing, ("a",)))
 
@@ -203,3 +203,38 @@ def test_hashed_grouping_equals_exact_grouping_with_nulls(tmp_path: Path) -> Non
         f"SELECT count(*) FROM (SELECT DISTINCT a, b FROM read_parquet('{path}'))"
     ).fetchall()[0][0]
     assert pair.distinction == distinct_ab / 5000
+
+
+def test_population_table_gives_arx_journalist_and_marketer(
+    tmp_path: Path, csv_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The data (5 rows) inside a population table: ARX's formulas with each class's size there.
+
+    By sex the data has classes F (3) and M (2); the population has F 6 times and M 8 times:
+    journalist highest 1/6, average max(2/14, (3/6 + 2/8)/5) = 0.15, marketer 0.15.
+    """
+    population = tmp_path / "population.csv"
+    lines = ["name,sex"] + [f"p{i},Female" for i in range(6)] + [f"q{i},Male" for i in range(8)]
+    population.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    argv = ["risk", str(csv_path), "--qi", "sex", "--population", str(population), "--json"]
+    code, out, _ = _run(argv, capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["population_basis"] == "population-classes"
+    assert data["journalist"]["highest"] == pytest.approx(1 / 6)
+    assert data["journalist"]["average"] == pytest.approx(0.15)
+    assert data["journalist"]["records_at_risk"] == 0.0  # 1/6 and 1/8 are below 0.2
+    assert data["marketer"]["average"] == pytest.approx(0.15)
+    assert data["prosecutor"]["highest"] == pytest.approx(0.5)
+    assert data["population_uniques"]["population_size"] == 14
+    _assert_no_values(out)
+    code, out, _ = _run([*argv, "--threshold", "0.15"], capsys)
+    assert code == 0
+    assert json.loads(out)["journalist"]["records_at_risk"] == pytest.approx(0.6)  # F: 1/6 > .15
+
+
+def test_data_outside_the_population_is_refused(tmp_path: Path, csv_path: Path) -> None:
+    population = tmp_path / "population.csv"
+    population.write_text("sex\nFemale\nFemale\nFemale\n", encoding="utf-8")  # no Male
+    with pytest.raises(InvalidInput, match="subset of the population"):
+        analyze(RiskRequest(str(csv_path), ("sex",), population=str(population)))

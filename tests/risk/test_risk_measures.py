@@ -24,6 +24,7 @@ from healthwall.risk.reidentification import (
     marketer_risk_with_population,
     prosecutor_risk,
     sample_risks,
+    sample_risks_with_population,
     sample_uniques,
 )
 
@@ -182,3 +183,16 @@ def test_combinations_respect_order_and_size() -> None:
     assert combos == [("a",), ("b",), ("c",), ("a", "b"), ("a", "c"), ("b", "c")]
     with pytest.raises(InvalidInput):
         list(column_combinations(("a",), 0))
+
+
+def test_population_pairs_with_counts_equal_one_row_per_class() -> None:
+    per_class = sample_risks_with_population([1, 1, 2, 3, 3], [2, 1, 4, 3, 6], 0.3)
+    grouped = sample_risks_with_population([1, 2, 3, 3, 1], [2, 4, 3, 6, 1], 0.3, counts=[1] * 5)
+    assert per_class == grouped
+    repeated = sample_risks_with_population([1, 1, 3], [2, 2, 6], 0.3)
+    assert repeated == sample_risks_with_population([1, 3], [2, 6], 0.3, counts=[2, 1])
+    assert per_class.population_basis is PopulationBasis.POPULATION_CLASSES
+    assert per_class.journalist.average == pytest.approx(0.35)
+    doubled = sample_risks_with_population([1, 3], [2, 6], 0.3, counts=[2, 2])
+    assert doubled.records == 8 and doubled.classes == 4
+    assert doubled.marketer == pytest.approx((2 * 1 / 2 + 2 * 3 / 6) / 8)  # sum f/F over n

@@ -157,43 +157,77 @@ def marketer_risk(hist: ClassHistogram, *, sampling_fraction: float = 1.0) -> fl
 
 
 def _paired(
-    sample_sizes: npt.ArrayLike, population_sizes: npt.ArrayLike
+    sample_sizes: npt.ArrayLike, population_sizes: npt.ArrayLike, counts: npt.ArrayLike | None
 ) -> tuple[IntArray, IntArray, IntArray]:
     """Distinct (f, F) pairs with multiplicities; F must be at least f."""
     f = np.asarray(sample_sizes, dtype=np.int64).ravel()
     big_f = np.asarray(population_sizes, dtype=np.int64).ravel()
-    if f.shape != big_f.shape:
+    mult = np.ones_like(f) if counts is None else np.asarray(counts, dtype=np.int64).ravel()
+    if f.shape != big_f.shape or f.shape != mult.shape:
         raise InvalidInput("sample and population class sizes differ in length")
-    if np.any(f < 1) or np.any(big_f < f):
+    if np.any(f < 1) or np.any(big_f < f) or np.any(mult < 1):
         raise InvalidInput(
             "every class must be present in the population at least as often as in the sample",
             field="population",
         )
-    pairs, mult = np.unique(np.stack([f, big_f], axis=1), axis=0, return_counts=True)
-    return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64), mult.astype(np.int64)
+    pairs, inverse = np.unique(np.stack([f, big_f], axis=1), axis=0, return_inverse=True)
+    merged = np.bincount(inverse.ravel(), weights=mult, minlength=len(pairs)).astype(np.int64)
+    return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64), merged
 
 
 def journalist_risk_with_population(
     sample_sizes: npt.ArrayLike,
     population_sizes: npt.ArrayLike,
     threshold: float = DEFAULT_THRESHOLD,
+    *,
+    counts: npt.ArrayLike | None = None,
 ) -> RiskSummary:
-    """Journalist risk when each sample class's size in a population table is known (ARX)."""
+    """Journalist risk when each sample class's size in a population table is known (ARX).
+
+    ``counts[i]`` (default 1) is how many classes have sample size ``sample_sizes[i]`` and
+    population size ``population_sizes[i]``.
+    """
     threshold = check_threshold(threshold)
-    f, big_f, mult = _paired(sample_sizes, population_sizes)
+    f, big_f, mult = _paired(sample_sizes, population_sizes, counts)
     inv = 1.0 / big_f.astype(np.float64)
     return _summary(f, mult, inv, float(np.dot(big_f, mult)), threshold)
 
 
 def marketer_risk_with_population(
-    sample_sizes: npt.ArrayLike, population_sizes: npt.ArrayLike
+    sample_sizes: npt.ArrayLike,
+    population_sizes: npt.ArrayLike,
+    *,
+    counts: npt.ArrayLike | None = None,
 ) -> float:
     """Marketer risk when each sample class's population size is known: ``sum(f/F) / n``."""
-    f, big_f, mult = _paired(sample_sizes, population_sizes)
+    f, big_f, mult = _paired(sample_sizes, population_sizes, counts)
     if f.size == 0:
         return 0.0
     share = f.astype(np.float64) / big_f * mult
     return float(share.sum()) / float(np.dot(f, mult))
+
+
+def sample_risks_with_population(
+    sample_sizes: npt.ArrayLike,
+    population_sizes: npt.ArrayLike,
+    threshold: float = DEFAULT_THRESHOLD,
+    *,
+    counts: npt.ArrayLike | None = None,
+) -> SampleRisks:
+    """All sample-based measures when each class's size in a population table is known."""
+    f, big_f, mult = _paired(sample_sizes, population_sizes, counts)
+    hist = ClassHistogram.of_pairs(f, mult)
+    uniques = sample_uniques(hist)
+    return SampleRisks(
+        records=hist.records,
+        classes=hist.classes,
+        prosecutor=prosecutor_risk(hist, threshold),
+        journalist=journalist_risk_with_population(f, big_f, threshold, counts=mult),
+        marketer=marketer_risk_with_population(f, big_f, counts=mult),
+        sample_uniques=uniques,
+        sample_uniqueness=uniques / hist.records if hist.records else 0.0,
+        population_basis=PopulationBasis.POPULATION_CLASSES,
+    )
 
 
 def sample_uniques(hist: ClassHistogram) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 
 from healthwall.engine import DuckDBEngine, open_store, temp_name
 from healthwall.errors import InvalidInput, NotFound
@@ -27,12 +28,26 @@ from healthwall.model.risk import ClassHistogram, RiskReport
 from healthwall.risk import reidentification
 from healthwall.risk.attributes import attribute_risks, column_combinations
 from healthwall.risk.population import population_uniqueness
-from healthwall.risk.reidentification import check_threshold, sample_risks
+from healthwall.risk.reidentification import (
+    check_threshold,
+    sample_risks,
+    sample_risks_with_population,
+)
 
 STORE_PREFIX = "store:"
 MAX_QUASI_IDENTIFIERS = 32
 DEFAULT_MAX_COMBINATION = 3
 DEFAULT_THRESHOLD: float = reidentification.DEFAULT_THRESHOLD
+
+
+@dataclass(frozen=True)
+class PopulationPairs:
+    """``counts[i]`` classes have ``f[i]`` records in the data and ``big[i]`` in the population."""
+
+    f: npt.NDArray[np.int64]
+    big: npt.NDArray[np.int64]
+    counts: npt.NDArray[np.int64]
+    population_records: int
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,7 @@ class RiskRequest:
     sampling_fraction: float | None = None
     threshold: float = DEFAULT_THRESHOLD
     max_combination: int = DEFAULT_MAX_COMBINATION  # 0: no attribute analysis
+    population: str | None = None  # a population table (PATH or store:PATH#table), a superset
 
     def check(self) -> None:
         """Every parameter problem at once, as one :class:`InvalidInput`."""
@@ -56,8 +72,11 @@ class RiskRequest:
             problems.append("a quasi-identifier is listed twice")
         if len(qi) > MAX_QUASI_IDENTIFIERS:
             problems.append(f"at most {MAX_QUASI_IDENTIFIERS} quasi-identifiers")
-        if self.population_size is not None and self.sampling_fraction is not None:
-            problems.append("give --population-size or --sampling-fraction, not both")
+        given = [self.population_size, self.sampling_fraction, self.population]
+        if sum(x is not None for x in given) > 1:
+            problems.append(
+                "give one of --population-size, --sampling-fraction and --population, not more"
+            )
         if self.population_size is not None and not (
             math.isfinite(self.population_size) and self.population_size >= 1
         ):
@@ -78,14 +97,17 @@ def analyze(request: RiskRequest) -> RiskReport:
     with open_store(None) as engine:
         engine.execute("SET enable_progress_bar = false")
         relation = _relation(engine, request.input)
-        _check_columns(engine, relation, request)
         qi = request.quasi_identifiers
+        _check_columns(engine, relation, qi, request.input)
+        pairs = _population_pairs(engine, relation, request) if request.population else None
         if request.max_combination > 0 and not relation.startswith("read_parquet("):
             relation = _materialize(engine, relation, qi)  # scan CSV / store table once
         hist = _histogram(engine, _classes_sql(engine, relation, qi))
         attributes = _attribute_histograms(engine, relation, request)
         if hist.empty:
             raise InvalidInput("input has no records", field="input")
+    if pairs is not None:
+        return _report_with_population(request, pairs, attributes)
     return _report(request, hist, attributes)
 
 
@@ -117,7 +139,53 @@ def _report(
     )
 
 
-def _relation(engine: DuckDBEngine, text: str) -> str:
+def _population_pairs(engine: DuckDBEngine, relation: str, request: RiskRequest) -> PopulationPairs:
+    """Each class's size in the data and in the population table, as (f, F, classes) rows."""
+    label = request.population or ""
+    qi = request.quasi_identifiers
+    population = _relation(engine, label, alias="risk_population")
+    _check_columns(engine, population, qi, label)
+    key = _key_sql(engine, qi)
+    sql = (
+        f"WITH s AS (SELECT {key}, count(*) AS f FROM {relation} GROUP BY ALL), "
+        f"p AS (SELECT {key}, count(*) AS big FROM {population} GROUP BY ALL) "
+        f"SELECT s.f AS f, coalesce(p.big, 0) AS big, count(*) AS c FROM s LEFT JOIN p "
+        f"USING (hw_h1, hw_h2) GROUP BY ALL"
+    )
+    try:
+        table = engine.query_arrow(sql)
+        total = engine.query_arrow(f"SELECT count(*) AS n FROM {population}")
+    except duckdb.Error as exc:
+        raise InvalidInput(f"input cannot be read ({type(exc).__name__})", field="input") from None
+    f, big, c = (np.asarray(table.column(x).to_numpy(), dtype=np.int64) for x in ("f", "big", "c"))
+    outside = int(c[big < f].sum())
+    if outside:
+        raise InvalidInput(
+            f"{outside} equivalence class(es) of the data are larger in the data than in the "
+            "population table: the data must be a subset of the population",
+            field="population",
+        )
+    return PopulationPairs(f, big, c, int(total.column("n")[0].as_py()))
+
+
+def _report_with_population(
+    request: RiskRequest,
+    pairs: PopulationPairs,
+    attributes: dict[tuple[str, ...], ClassHistogram],
+) -> RiskReport:
+    """ARX's journalist and marketer risk against a population table (a superset of the data)."""
+    threshold = check_threshold(request.threshold)
+    sample = sample_risks_with_population(pairs.f, pairs.big, threshold, counts=pairs.counts)
+    hist = ClassHistogram.of_pairs(pairs.f, pairs.counts)
+    return RiskReport(
+        quasi_identifiers=request.quasi_identifiers,
+        sample=sample,
+        population=population_uniqueness(hist, population_size=float(pairs.population_records)),
+        attributes=attribute_risks(attributes),
+    )
+
+
+def _relation(engine: DuckDBEngine, text: str, alias: str = "risk_store") -> str:
     """SQL naming the input's rows; CSV is read as text so '02134' and '2134' stay apart."""
     q = engine.dialect
     if text.startswith(STORE_PREFIX):
@@ -126,9 +194,9 @@ def _relation(engine: DuckDBEngine, text: str) -> str:
             raise InvalidInput("a store input is written store:PATH#table", field="input")
         if not Path(path_text).is_file():
             raise NotFound(f"store {path_text} does not exist", field="input")
-        _run(engine, f"ATTACH {q.literal(path_text)} AS risk_store (READ_ONLY)", what="store")
+        _run(engine, f"ATTACH {q.literal(path_text)} AS {alias} (READ_ONLY)", what="store")
         parts = ".".join(q.quote(p) for p in table.split("."))
-        return f"risk_store.{parts}"
+        return f"{alias}.{parts}"
     path = Path(text)
     name = path.name.lower()
     if not path.is_file():
@@ -140,18 +208,20 @@ def _relation(engine: DuckDBEngine, text: str) -> str:
     raise InvalidInput(f"{path.name}: use a .csv or .parquet file, or store:PATH#table")
 
 
-def _check_columns(engine: DuckDBEngine, relation: str, request: RiskRequest) -> None:
+def _check_columns(engine: DuckDBEngine, relation: str, qi: Sequence[str], label: str) -> None:
     """Every quasi-identifier must be a column; the error names the missing ones."""
     try:
         described = engine.query_arrow(f"DESCRIBE SELECT * FROM {relation}")
     except duckdb.Error as exc:
         raise InvalidInput(
-            f"{request.input}: cannot be read ({type(exc).__name__})", field="input"
+            f"{label}: cannot be read ({type(exc).__name__})", field="input"
         ) from None
     present = set(described.column("column_name").to_pylist())
-    missing = [c for c in request.quasi_identifiers if c not in present]
+    missing = [c for c in qi if c not in present]
     if missing:
-        raise InvalidInput(f"unknown quasi-identifier column(s): {', '.join(missing)}", field="qi")
+        raise InvalidInput(
+            f"unknown quasi-identifier column(s) in {label}: {', '.join(missing)}", field="qi"
+        )
 
 
 def _classes_sql(engine: DuckDBEngine, relation: str, qi: Sequence[str]) -> str:
@@ -162,9 +232,17 @@ def _classes_sql(engine: DuckDBEngine, relation: str, qi: Sequence[str]) -> str:
     keys. Two distinct classes share both hashes with probability about ``u^2 / 2^129``
     (1e-25 for ten million classes).
     """
+    key = _key_sql(engine, qi)
+    return f"SELECT count(*) AS hw_size FROM (SELECT {key} FROM {relation}) GROUP BY hw_h1, hw_h2"
+
+
+def _key_sql(engine: DuckDBEngine, qi: Sequence[str]) -> str:
+    """The 128-bit class key: two 64-bit hashes of the values, in order and reversed + salt."""
     quoted = [engine.dialect.quote(c) for c in qi]
-    key = f"hash({', '.join(quoted)}), hash({', '.join(reversed(quoted))}, 'healthwall')"
-    return f"SELECT count(*) AS hw_size FROM {relation} GROUP BY {key}"
+    return (
+        f"hash({', '.join(quoted)}) AS hw_h1, "
+        f"hash({', '.join(reversed(quoted))}, 'healthwall') AS hw_h2"
+    )
 
 
 def _materialize(engine: DuckDBEngine, relation: str, qi: Sequence[str]) -> str:

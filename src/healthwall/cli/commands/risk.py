@@ -62,6 +62,11 @@ def register(app: typer.Typer) -> None:
         sampling_fraction: float | None = typer.Option(
             None, "--sampling-fraction", help="share of the population in the data, (0, 1]"
         ),
+        population: str | None = typer.Option(
+            None,
+            "--population",
+            help="population table the data was drawn from (file or store:PATH#table)",
+        ),
         threshold: float = typer.Option(
             wf.DEFAULT_THRESHOLD, "--threshold", help="a record is at risk above this probability"
         ),
@@ -80,6 +85,7 @@ def register(app: typer.Typer) -> None:
             sampling_fraction=sampling_fraction,
             threshold=threshold,
             max_combination=max_combination,
+            population=population,
         )
         report = wf.analyze(request)
         if as_json:
