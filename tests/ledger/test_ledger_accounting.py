@@ -145,4 +145,8 @@ def test_request_deadlines_extension_and_delivery(populated: Ledger) -> None:
     acc = wf.accounting_for(populated, "patient-A")
     assert wf.mark_provided(populated, "patient-A", acc) == [entry.accounting_id]
     assert [r.accounting_id for r in wf.open_requests(populated)] == [fresh.accounting_id]
+    assert not wf.open_requests(populated)[0].fee_may_apply  # patient-B: first in 12 months
+    again, _ = wf.record_request(populated, "patient-A", today)
+    status = {r.accounting_id: r for r in wf.open_requests(populated)}
+    assert status[again.accounting_id].fee_may_apply  # patient-A had one provided today
     assert populated.verify().ok

@@ -138,6 +138,15 @@ def _closed_ids(ledger: Ledger) -> set[str]:
     }
 
 
+def _provided_dates(ledger: Ledger) -> dict[str, list[dt.date]]:
+    """Dates on which each patient (pseudonym) was given an accounting."""
+    out: dict[str, list[dt.date]] = {}
+    for _, e in ledger.find(kinds=["accounting-provided"]):
+        if isinstance(e, AccountingProvided):
+            out.setdefault(e.patient, []).append(e.when.date())
+    return out
+
+
 @dataclass(frozen=True)
 class RequestStatus:
     """An accounting request still to be answered."""
@@ -148,6 +157,9 @@ class RequestStatus:
     due: str
     overdue: bool
     extended: bool
+    #: an accounting was already provided to this patient in the 12 months before the request,
+    #: so a reasonable cost-based fee may be charged (164.528(c)(2)); the first one is free
+    fee_may_apply: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -157,11 +169,13 @@ def open_requests(ledger: Ledger, as_of: dt.date | None = None) -> list[RequestS
     """Requests not yet answered, oldest deadline first; ``overdue`` past the (extended) due."""
     day = as_of or _today()
     closed = _closed_ids(ledger)
+    provided = _provided_dates(ledger)
     out = []
     for a, e in _latest_requests(ledger).items():
         if a in closed:
             continue
         due = e.extended_due or e.due
+        year_before = e.requested_at - dt.timedelta(days=365)
         out.append(
             RequestStatus(
                 a,
@@ -170,6 +184,7 @@ def open_requests(ledger: Ledger, as_of: dt.date | None = None) -> list[RequestS
                 due.isoformat(),
                 day > due,
                 e.extended_due is not None,
+                any(year_before <= d <= e.requested_at for d in provided.get(e.patient, [])),
             )
         )
     return sorted(out, key=lambda r: r.due)
