@@ -43,6 +43,13 @@ def report_paths(path: Path) -> tuple[Path, Path]:
     return path.with_suffix(".json"), path.with_suffix(".html")
 
 
+def check_report_path(path: Path) -> None:
+    """Fail before any work when the report could not be written (suffix, directory)."""
+    report_paths(path)
+    if not path.parent.is_dir():
+        raise InvalidInput(f"report directory {path.parent} does not exist", field="report")
+
+
 def write_report(report: DeidReport, path: Path) -> tuple[Path, Path]:
     """Write the JSON and the HTML report next to each other; returns both paths."""
     json_path, html_path = report_paths(path)

@@ -26,11 +26,11 @@ import healthwall
 from healthwall.deid import detect, profiles, pseudonym, source
 from healthwall.deid.sql import ROWS, CompileContext, Compiled, Side, compile_extract, lit
 from healthwall.deid.verify import describe_findings, verify_file
-from healthwall.deid.zip3 import zip3_table
+from healthwall.deid.zip3 import Zip3Table, zip3_table
 from healthwall.errors import ConfigError, IntegrityError, InvalidInput, Refused
 from healthwall.model.dataset import DatasetSpec, default_spec
 from healthwall.model.deid import ColumnCounts, ColumnTreatment, DeidReport, VerificationResult
-from healthwall.reports.deid_report import write_report
+from healthwall.reports.deid_report import check_report_path, write_report
 
 Progress = Callable[[str], None]
 MEMORY_LIMIT = "3GB"
@@ -73,73 +73,110 @@ def deidentify(req: DeidRequest, progress: Progress = _noop) -> DeidReport:
     profile = profiles.get_profile(req.profile)
     table = zip3_table(req.zip_table)
     out_fmt = source.file_format(req.output)
+    if req.report is not None:
+        check_report_path(req.report)
     key = _recipient_key(req)
     progress("reading the spec and the input")
     spec = _load_spec(req.spec)
     run = _open(req, spec)
     try:
         detect.check_declared(list(run.types), spec, req.input)
-        patient_key = _patient_key(list(run.types), spec)
         options = profiles.PlanOptions(keyed=key is not None, date_shift_days=req.date_shift_days)
         plan = profiles.plan(profile, list(run.types), spec, options)
         progress("scanning for undeclared identifiers")
         detect.reject_undeclared(_scan(run, plan))
         reference = req.reference_date or datetime.now(UTC).date()
+        patient_key = _patient_key(list(run.types), spec)
         ctx = CompileContext(run.types, table, reference, key, patient_key, req.date_shift_days)
         sides = [Side(relation, columns) for relation, columns in run.parts]
         compiled = compile_extract(sides[0], plan, ctx, sides[1] if len(sides) > 1 else None)
-        tmp = _temp_path(req.output)
-        try:
-            progress("writing the extract")
-            _copy(run.con, compiled, tmp, out_fmt)
-            progress("counting treated values")
-            input_rows, counts = _counts(run.con, compiled, [i.label for i in run.inputs])
-            rows_in = input_rows[0]
-            progress("verifying the output")
-            verdict = verify_file(
-                tmp,
-                spec=spec,
-                ruleset=profile.ruleset,
-                zip_table=req.zip_table,
-                reference=reference,
-            )
-            _check_verdict(verdict, rows_in)
-            progress("hashing input and output")
-            report = DeidReport(
-                healthwall_version=healthwall.__version__,
-                generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                profile=profile.name,
-                citation=profile.citation,
-                input=req.input,
-                inputs=[i.label for i in run.inputs],
-                input_rows=input_rows,
-                output=str(req.output),
-                output_format=out_fmt,
-                recipient=req.recipient,
-                pseudonym_scheme=pseudonym.SCHEME if key is not None else None,
-                date_shift_days=req.date_shift_days,
-                reference_date=reference.isoformat(),
-                zip_table=table.name,
-                zip_table_sha256=table.sha256,
-                restricted_zip3=sorted(table.restricted),
-                rows_in=rows_in,
-                rows_out=verdict.rows,
-                input_sha256=[source.sha256_file(s.path) for s in run.inputs],
-                output_sha256=source.sha256_file(tmp),
-                spec_sha256=_spec_digest(spec),
-                columns=plan,
-                counts=counts,
-                verification=verdict,
-            )
-            os.replace(tmp, req.output)
-        finally:
-            tmp.unlink(missing_ok=True)
+        facts = _Facts(req, profile, spec, table, reference, plan, out_fmt, key is not None)
+        report = _run_and_release(run, compiled, facts, progress)
     finally:
         run.con.close()
     if req.report is not None:
         progress("writing the report")
         write_report(report, req.report)
     return report
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the report states about the request, gathered before the run."""
+
+    req: DeidRequest
+    profile: profiles.Profile
+    spec: DatasetSpec
+    table: Zip3Table
+    reference: date
+    plan: list[ColumnTreatment]
+    out_fmt: str
+    keyed: bool
+
+
+def _run_and_release(
+    run: _Run, compiled: Compiled, facts: _Facts, progress: Progress
+) -> DeidReport:
+    """Write to a temporary file, count, verify, hash; rename only if everything passed."""
+    req = facts.req
+    tmp = _temp_path(req.output)
+    try:
+        progress("writing the extract")
+        _copy(run.con, compiled, tmp, facts.out_fmt)
+        progress("counting treated values")
+        input_rows, counts = _counts(run.con, compiled, [i.label for i in run.inputs])
+        progress("verifying the output")
+        verdict = verify_file(
+            tmp,
+            spec=facts.spec,
+            ruleset=facts.profile.ruleset,
+            zip_table=req.zip_table,
+            reference=facts.reference,
+        )
+        _check_verdict(verdict, input_rows[0])
+        progress("hashing input and output")
+        report = _report(facts, run, input_rows, counts, verdict, source.sha256_file(tmp))
+        os.replace(tmp, req.output)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return report
+
+
+def _report(
+    facts: _Facts,
+    run: _Run,
+    input_rows: list[int],
+    counts: list[ColumnCounts],
+    verdict: VerificationResult,
+    output_sha256: str,
+) -> DeidReport:
+    req, table = facts.req, facts.table
+    return DeidReport(
+        healthwall_version=healthwall.__version__,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        profile=facts.profile.name,
+        citation=facts.profile.citation,
+        input=req.input,
+        inputs=[i.label for i in run.inputs],
+        input_rows=input_rows,
+        output=str(req.output),
+        output_format=facts.out_fmt,
+        recipient=req.recipient,
+        pseudonym_scheme=pseudonym.SCHEME if facts.keyed else None,
+        date_shift_days=req.date_shift_days,
+        reference_date=facts.reference.isoformat(),
+        zip_table=table.name,
+        zip_table_sha256=table.sha256,
+        restricted_zip3=sorted(table.restricted),
+        rows_in=input_rows[0],
+        rows_out=verdict.rows,
+        input_sha256=[source.sha256_file(s.path) for s in run.inputs],
+        output_sha256=output_sha256,
+        spec_sha256=_spec_digest(facts.spec),
+        columns=facts.plan,
+        counts=counts,
+        verification=verdict,
+    )
 
 
 def _scan(run: _Run, plan: list[ColumnTreatment]) -> list[tuple[str, str]]:
