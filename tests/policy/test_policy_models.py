@@ -122,3 +122,16 @@ def test_decision_json_shape() -> None:
     }
     assert json.loads(json.dumps(body)) == body
     assert all(set(r) == {"policy", "citation", "text"} for r in body["reasons"])
+
+
+def test_unknown_jurisdiction_or_pack_is_a_config_error() -> None:
+    from healthwall.errors import ConfigError
+    from healthwall.policy import decide
+
+    req = parse_request(request())
+    with pytest.raises(ConfigError) as err:
+        decide(req, jurisdiction="XX")
+    assert err.value.field == "jurisdiction"
+    with pytest.raises(ConfigError) as err:
+        decide(req, packs="hipaa,no-such-pack")
+    assert err.value.field == "packs"
