@@ -26,7 +26,7 @@ SCENARIOS = {
 def test_demo_replays_every_scenario_and_exits(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
     cmd = [sys.executable, "-m", "healthwall.cli.main", "demo", "--no-serve"]
-    cmd += ["--patients", "200", "--port", "0", "--workdir", str(workdir)]
+    cmd += ["--patients", "100", "--port", "0", "--workdir", str(workdir)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
