@@ -91,7 +91,11 @@ def main() -> None:
     parser.add_argument("--fhir-patients", type=int, default=20_000)
     args = parser.parse_args()
     results: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_start": os.getloadavg()[0],
+        },
         "duckdb": duckdb.__version__,
     }
     with tempfile.TemporaryDirectory(dir=ROOT / "bench") as tmp:
@@ -203,7 +207,8 @@ def render(r: dict[str, Any], n: int) -> str:
     machine = r["machine"]
     return (
         "# Benchmark: synthetic data and ingest\n\n"
-        f"Machine: {machine['cpus']} CPUs, Python {machine['python']}, DuckDB {r['duckdb']}.\n"
+        f"Machine: {machine['cpus']} CPUs, Python {machine['python']}, DuckDB {r['duckdb']}; "
+        f"1-minute load average at start {machine.get('load_average_at_start', 0):.1f}.\n"
         f"Run: `.venv/bin/python bench/synth.py --patients {n} --fhir-patients {f['patients']}`\n\n"
         + "\n".join(rows)
         + "\n\nThe synth time is the whole process (interpreter start-up and imports included); "
