@@ -27,7 +27,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    case,
     func,
+    literal,
     select,
 )
 
@@ -107,15 +109,18 @@ def violated_limit(
     mine = (requests_table.c.requester_id == request.requester.id) & (
         requests_table.c.received >= since
     )
-    count = conn.execute(select(func.count()).where(mine)).scalar_one()
+    same = case((requests_table.c.subject == subject, 1), else_=0) if subject else literal(0)
+    count, seen, subjects = conn.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(same), 0),
+            func.count(requests_table.c.subject.distinct()),
+        ).where(mine)
+    ).one()
     if count + 1 > limits.max_requests:
         return "requests"
-    if subject is not None:
-        seen = select(func.count()).where(mine).where(requests_table.c.subject == subject)
-        if not conn.execute(seen).scalar_one():
-            distinct = select(func.count(requests_table.c.subject.distinct())).where(mine)
-            if conn.execute(distinct).scalar_one() + 1 > limits.max_subjects:
-                return "subjects"
+    if subject is not None and not seen and subjects + 1 > limits.max_subjects:
+        return "subjects"
     return None
 
 
