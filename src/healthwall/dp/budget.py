@@ -160,6 +160,12 @@ def spend(
     return state
 
 
+def precheck(current: BudgetState, cost: float, delta: float) -> None:
+    """Refuse early (before any count) when ``current`` already cannot pay; not binding."""
+    if current.spent + cost > current.total or current.delta_spent + delta > current.delta_total:
+        raise Refused(_refusal(current, cost, delta), field="budget")
+
+
 def _refusal(state: BudgetState | None, cost: float, delta: float) -> str:
     if state is None:
         return "no privacy budget is open for this requester and period"

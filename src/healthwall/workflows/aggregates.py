@@ -122,14 +122,7 @@ def answer(
     """
     if not isinstance(raw, dict):
         raise InvalidInput("request body must be an object", field="request")
-    unknown = set(raw) - {
-        "requester",
-        "purpose",
-        "legal_basis",
-        "query",
-        "justification",
-        "request_id",
-    }
+    unknown = set(raw) - _BODY_FIELDS
     if unknown:
         raise InvalidInput(f"unknown field(s) {sorted(unknown)}", field=sorted(unknown)[0])
     query = AggregateQuery.parse(raw.get("query"))
@@ -155,33 +148,7 @@ def _decide_and_answer(
         why = "; ".join(f"{r.policy}: {r.text}" for r in decision.reasons) or "no rule permits it"
         raise Refused(f"aggregate request denied by policy: {why}", field="requester")
     compiled = compile_template(query, hash_key=_truncation_key(settings))
-    with open_store(settings.store, read_only=True) as engine:
-        exact = engine.query_arrow(compiled.sql, compiled.params)
-    return _release_and_record(
-        ledger, request, query, compiled, exact, settings, now, [r.text for r in decision.reasons]
-    )
-
-
-def _release_and_record(
-    ledger: Ledger,
-    request: Request,
-    query: AggregateQuery,
-    compiled: CompiledTemplate,
-    exact: Any,
-    settings: AggregateSettings,
-    now: datetime | None,
-    reasons: list[str],
-) -> AggregateResult:
-    loss = query.epsilon if query.epsilon is not None else query.rho
-    assert loss is not None
-    plan = mechanisms.plan(
-        query.mechanism,
-        loss=loss,
-        contributions=compiled.contribution_bound,
-        public_keys=compiled.keys_public,
-        delta=query.delta,
-        min_threshold=query.suppress_below,
-    )
+    plan = _plan(query, compiled)
     period = dp_budget.period_label(settings.budget, now)
     requester_id = request.requester.id
     dp_budget.ensure(ledger.engine, requester_id, period, settings.budget)
@@ -189,6 +156,9 @@ def _release_and_record(
     assert current is not None
     cost, delta = mechanisms.cost(plan, current.measure, delta=query.delta)
     try:
+        dp_budget.precheck(current, cost, delta)  # not binding: the spend below decides
+        with open_store(settings.store, read_only=True) as engine:
+            exact = engine.query_arrow(compiled.sql, compiled.params)
         with ledger.writer() as tx:
             spent = dp_budget.spend(tx.conn, requester_id, period, cost, delta)
             released = release(query, compiled, plan, exact)
@@ -206,7 +176,21 @@ def _release_and_record(
         cells=released.cells,
         budget=spent,
         ledger_index=int(receipt.index),
-        decision_reasons=reasons,
+        decision_reasons=[r.text for r in decision.reasons],
+    )
+
+
+def _plan(query: AggregateQuery, compiled: CompiledTemplate) -> mechanisms.Plan:
+    """The OpenDP measurement for the query's loss at the template's contribution bound."""
+    loss = query.epsilon if query.epsilon is not None else query.rho
+    assert loss is not None
+    return mechanisms.plan(
+        query.mechanism,
+        loss=loss,
+        contributions=compiled.contribution_bound,
+        public_keys=compiled.keys_public,
+        delta=query.delta,
+        min_threshold=query.suppress_below,
     )
 
 
