@@ -166,3 +166,29 @@ def _ledger_size(service: Service) -> int:
         response = client.get("/v1/ledger/checkpoint", headers=service.key("auditor"))
     assert response.status_code == 200
     return int(response.json()["size"])
+
+
+def test_requesters_cannot_use_the_console(service: Service) -> None:
+    from healthwall.workflows.credentials import CredentialStore, Role
+
+    store = CredentialStore.open(service.setup.db)
+    try:
+        store.add_principal(
+            "pd-console",
+            "A police login",
+            Role.REQUESTER,
+            requester_kind="law-enforcement",
+            password="a requester password",
+        )
+    finally:
+        store.close()
+    with service.client() as client:
+        token = csrf_token(client.get("/console/login").text)
+        response = client.post(
+            "/console/login",
+            data={"user": "pd-console", "password": "a requester password", "csrf_token": token},
+        )
+        home = client.get("/console/")
+    assert response.status_code == 403
+    assert "hw_session" not in response.headers.get("set-cookie", "")
+    assert home.status_code == 303  # still signed out
