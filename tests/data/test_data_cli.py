@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -45,6 +46,7 @@ def test_synth_export_ingest(tmp_path: Path) -> None:
         assert "patients" in eng.tables()
 
 
+@pytest.mark.slow  # builds the whole CLI (every area's commands)
 def test_bad_input_exits_2_with_a_named_error(tmp_path: Path, capsys: object) -> None:
     bad = tmp_path / "bad.ndjson"
     bad.write_text("{oops\n", encoding="utf-8")

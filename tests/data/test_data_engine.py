@@ -70,3 +70,12 @@ def test_errors_name_the_file_not_content(tmp_path: Path) -> None:
         FileFormat.of("x.xlsx")
     with pytest.raises(NotFound):
         open_store(tmp_path / "absent.duckdb", read_only=True)
+
+
+def test_unreadable_file_is_an_invalid_input_without_content(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.parquet"
+    bad.write_bytes(b"SECRETVALUE not parquet")
+    with open_store(None) as eng, pytest.raises(InvalidInput) as err:
+        eng.read(bad)
+    assert "broken.parquet" in err.value.message
+    assert "SECRETVALUE" not in err.value.message

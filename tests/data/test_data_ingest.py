@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from healthwall.engine import open_store
 from healthwall.errors import InvalidInput, NotFound
@@ -351,3 +354,35 @@ def test_both_validation_modes_reject_bad_resources(
     assert "SECRETVALUE" not in err.value.message
     if mode == "structure":
         assert re.search(pattern, err.value.message)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    values=st.lists(
+        st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12).filter(
+            lambda v: v.strip() == v
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_csv_text_round_trips_exactly(
+    tmp_path_factory: pytest.TempPathFactory, values: list[str]
+) -> None:
+    """Whatever text a CSV cell holds (commas, quotes, leading zeros, any script) is kept."""
+    work = tmp_path_factory.mktemp("csv")
+    path = work / "notes.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["row_id", "note"])
+        writer.writerows([[str(i), v] for i, v in enumerate(values)])
+    spec = work / "roles.json"
+    spec.write_text(
+        json.dumps({"columns": {"row_id": {"role": "insensitive"}, "note": {"role": "sensitive"}}}),
+        encoding="utf-8",
+    )
+    store = work / "s.duckdb"
+    run_ingest([path], store, spec_path=spec)
+    with open_store(store, read_only=True) as eng:
+        got = eng.query_arrow("SELECT note FROM notes ORDER BY CAST(row_id AS INTEGER)")
+    assert got.column("note").to_pylist() == values

@@ -75,11 +75,18 @@ class DuckDBEngine:
         reader = (
             f"read_parquet({lit})"
             if fmt is FileFormat.PARQUET
-            else f"read_csv({lit}, header=true, auto_detect=true, all_varchar={all_text})"
+            else f"read_csv({lit}, {_csv_options(source)}, all_varchar={all_text})"
         )
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {self.dialect.quote(view)} AS SELECT * FROM {reader}"
-        )
+        try:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {self.dialect.quote(view)} AS SELECT * FROM {reader}"
+            )
+        except duckdb.Error as exc:  # the engine's message may quote the file: never echo it
+            line = re.search(r"[Ll]ine:? (\d+)", str(exc))
+            where = f" at line {line.group(1)}" if line else ""
+            raise InvalidInput(
+                f"{source.name}: not a readable {fmt.value} file{where} ({type(exc).__name__})"
+            ) from None
         return view
 
     def register_arrow(self, name: str, table: pa.Table) -> str:
@@ -132,6 +139,12 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self.con.close()
+
+
+def _csv_options(path: Path) -> str:
+    """Fixed dialect (RFC 4180 quoting; comma, or tab for .tsv): no sniffing of delimiters."""
+    delim = "\\t" if path.name.lower().endswith(".tsv") else ","
+    return f"header=true, delim='{delim}', quote='\"', escape='\"', comment='', auto_detect=true"
 
 
 def _safe_name(stem: str) -> str:
