@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from deid_helpers import MASTER_KEY, REFERENCE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -91,6 +92,7 @@ def _write(rows: list[dict[str, Any]], path: Path) -> None:
     pq.write_table(table, path)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(_row(), min_size=1, max_size=40))
 def test_no_identifier_survives_safe_harbor(rows: list[dict[str, Any]]) -> None:
