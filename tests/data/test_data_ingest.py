@@ -386,3 +386,15 @@ def test_csv_text_round_trips_exactly(
     with open_store(store, read_only=True) as eng:
         got = eng.query_arrow("SELECT note FROM notes ORDER BY CAST(row_id AS INTEGER)")
     assert got.column("note").to_pylist() == values
+
+
+def test_replace_reloads_and_append_adds(synth: Path, tmp_path: Path) -> None:
+    store = tmp_path / "s.duckdb"
+    patients = synth / "patients.parquet"
+    run_ingest([patients], store)
+    assert run_ingest([patients], store).rows == {"patients": 300}
+    assert snapshot(store)["patients"] == 600
+    result = run_ingest([patients], store, replace=True)
+    assert result.replaced == {"patients"}
+    assert snapshot(store)["patients"] == 300
+    assert differences(store, "patients", patients) == 0

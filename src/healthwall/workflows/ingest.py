@@ -43,6 +43,17 @@ class IngestResult:
 
     rows: dict[str, int] = field(default_factory=dict)
     resources: dict[str, int] = field(default_factory=dict)
+    replaced: set[str] = field(default_factory=set)  # tables emptied first (``replace``)
+
+
+def _clear_once(engine: DuckDBEngine, table: str, result: IngestResult, replace: bool) -> None:
+    """With ``replace``, empty a known table (drop any other) the first time this call loads
+    into it, so the table holds exactly this call's inputs."""
+    if replace and table not in result.replaced:
+        if table in engine.tables():
+            verb = "DELETE FROM" if table in KNOWN_TABLES else "DROP TABLE"
+            engine.execute(f'{verb} "{table}"')
+        result.replaced.add(table)
 
 
 def _spec_for(table: str, user: DatasetSpec | None) -> DatasetSpec:
@@ -55,7 +66,7 @@ def _add(counts: dict[str, int], key: str, n: int) -> None:
 
 
 def _ingest_fhir(
-    engine: DuckDBEngine, path: Path, result: IngestResult, validation: str
+    engine: DuckDBEngine, path: Path, result: IngestResult, validation: str, replace: bool
 ) -> set[str]:
     rows = read_fhir([path], validation)
     for kind, n in rows.resources.items():
@@ -67,6 +78,7 @@ def _ingest_fhir(
         columns = KNOWN_TABLES[table]
         data = {c: pa.array([_text(r.get(c)) for r in records], pa.string()) for c in columns}
         view = engine.register_arrow(temp_name(table), pa.table(data))
+        _clear_once(engine, table, result, replace)
         _add(result.rows, table, load_known(engine, view, table, path.name))
         touched.add(table)
     return touched
@@ -82,12 +94,14 @@ def _ingest_file(
     table: str | None,
     user: DatasetSpec | None,
     result: IngestResult,
+    replace: bool,
 ) -> set[str]:
     FileFormat.of(path)  # rejects unknown formats by name
     view = engine.read(path, temp_name("input"), all_text=True)  # keep leading zeros
     columns = engine.columns(view)
     target = check_table_name(table) if table else infer_table(columns, path.name.split(".")[0])
     check_roles(columns, _spec_for(target, user), path.name)
+    _clear_once(engine, target, result, replace)
     if target in KNOWN_TABLES:
         added = load_known(engine, view, target, path.name)
     else:
@@ -103,11 +117,13 @@ def run_ingest(
     table: str | None = None,
     progress: ProgressFn | None = None,
     fhir_validation: str = "full",
+    replace: bool = False,
 ) -> IngestResult:
     """Load every input into ``store`` in one transaction; return the rows added per table.
 
     ``fhir_validation`` is ``full`` (fhir.resources models) or ``structure`` (fast checks of
-    the elements the mapping reads, for bulk NDJSON)."""
+    the elements the mapping reads, for bulk NDJSON). With ``replace`` each table loaded holds
+    only this call's rows afterwards (still one transaction: an error leaves the old rows)."""
     if not inputs:
         raise InvalidInput("no input files", field="inputs")
     for path in inputs:
@@ -123,9 +139,9 @@ def run_ingest(
             if is_fhir(path):
                 if table and table not in KNOWN_TABLES:
                     raise InvalidInput("FHIR maps only into patients and claims", field="table")
-                touched |= _ingest_fhir(engine, path, result, fhir_validation)
+                touched |= _ingest_fhir(engine, path, result, fhir_validation, replace)
             else:
-                touched |= _ingest_file(engine, path, table, user, result)
+                touched |= _ingest_file(engine, path, table, user, result, replace)
         for name in sorted(touched):
             save_roles(engine, name, _spec_for(name, user))
         if progress:

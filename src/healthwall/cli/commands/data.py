@@ -62,12 +62,15 @@ def register(app: typer.Typer) -> None:
         fhir_validation: str = typer.Option(
             "full", "--fhir-validation", help="full (fhir.resources) or structure (fast, bulk)."
         ),
+        replace: bool = typer.Option(
+            False, "--replace", help="Replace the rows of the tables loaded (default: append)."
+        ),
     ) -> None:
         """Load files into the custodian store in one transaction (all or nothing)."""
         from healthwall.workflows.ingest import run_ingest
 
         with _progress() as step:
-            result = run_ingest(inputs, store, spec, table, step, fhir_validation)
+            result = run_ingest(inputs, store, spec, table, step, fhir_validation, replace)
         for name, rows in sorted(result.rows.items()):
             typer.echo(f"{name}: {rows} rows added")
         for kind, count in sorted(result.resources.items()):
