@@ -45,7 +45,8 @@ def build_app() -> typer.Typer:
 def main(argv: list[str] | None = None) -> None:
     app = build_app()
     try:
-        app(args=argv, standalone_mode=False)
+        # With standalone_mode=False click *returns* the code of ``typer.Exit(n)``.
+        code = app(args=argv, standalone_mode=False)
     except HealthwallError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         sys.exit(exc.exit_code)
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # last line of defence: never echo PHI
         _report_unexpected(exc)
         sys.exit(1)
+    if isinstance(code, int) and code != 0:
+        sys.exit(code)
 
 
 def _report_unexpected(exc: BaseException) -> None:
