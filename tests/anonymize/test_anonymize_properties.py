@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -95,6 +96,7 @@ def _score(rows, gen, sizes, bad, node, hier, metric):  # type: ignore[no-untype
     return total
 
 
+@pytest.mark.slow
 @settings(
     max_examples=30,
     deadline=None,
