@@ -6,8 +6,8 @@ In the same run, on the same Parquet file:
   counting the classes, in a fresh in-process connection (the least any analysis must do);
 * ``whole_process_s``: the whole ``healthwall risk INPUT --qi ... --sampling-fraction 0.1 --json``
   process (interpreter start, imports, the GROUP BY, the histogram, every risk model and the
-  attribute analysis), once per ``--max-combination`` setting (0 = no attribute analysis; 3 =
-  the default: 92 combinations of 8 columns).
+  attribute analysis), once per ``--max-combination`` setting (0 = no attribute analysis; 2 =
+  the default: 36 combinations of 8 columns; 3: 92 combinations).
 
 Target (issue 5): at most 10 s whole process for 10M rows x 8 quasi-identifiers.
 

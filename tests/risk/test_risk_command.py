@@ -66,7 +66,8 @@ def _assert_no_values(text: str) -> None:
 
 
 def test_json_report_on_csv_by_hand(csv_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(["risk", str(csv_path), "--qi", "age,sex,state", "--json"], capsys)
+    argv = ["risk", str(csv_path), "--qi", "age,sex,state", "--max-combination", "3", "--json"]
+    code, out, _ = _run(argv, capsys)
     assert code == 0
     data = json.loads(out)
     assert data["records"] == 5 and data["classes"] == 5

@@ -36,7 +36,7 @@ from healthwall.risk.reidentification import (
 
 STORE_PREFIX = "store:"
 MAX_QUASI_IDENTIFIERS = 32
-DEFAULT_MAX_COMBINATION = 3
+DEFAULT_MAX_COMBINATION = 2
 DEFAULT_THRESHOLD: float = reidentification.DEFAULT_THRESHOLD
 
 
