@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
+import scipy  # submodules load lazily, on first use: other commands do not pay for them
 
 from healthwall.errors import InvalidInput
 from healthwall.model.risk import ClassHistogram, PopulationUniqueness, UniquenessModel
@@ -69,7 +69,7 @@ def _solve(
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 x0 = np.array(start, dtype=np.float64)
-                sol = optimize.root(
+                sol = scipy.optimize.root(
                     func, x0, jac=jac, method="hybr", options={"maxfev": MAX_EVALUATIONS}
                 )
                 x = np.asarray(sol.x, dtype=np.float64)
@@ -97,18 +97,18 @@ def _pitman_system(hist: ClassHistogram) -> tuple[Vector, Vector]:
         t, a = float(x[0]), float(x[1])
         if not (0.0 < a < 1.0 and t > -a and math.isfinite(t)):
             raise ValueError("outside the Pitman model's parameter space")
-        v1 = special.digamma(um1 + t / a + 1.0)
+        v1 = scipy.special.digamma(um1 + t / a + 1.0)
         v2 = _trigamma(um1 + t / a + 1.0)
         v3 = _trigamma(t / a + 1.0)
-        v4 = special.digamma(t / a + 1.0)
-        o4 = float(np.dot(cs, special.digamma(ks - a) - special.digamma(1.0 - a)))
+        v4 = scipy.special.digamma(t / a + 1.0)
+        o4 = float(np.dot(cs, scipy.special.digamma(ks - a) - scipy.special.digamma(1.0 - a)))
         d4 = float(np.dot(cs, _trigamma(1.0 - a) - _trigamma(ks - a)))
         return t, a, v1, v2, v3, v4, o4, d4
 
     def func(x: FloatArray) -> FloatArray:
         t, a, v1, _, _, v4, o4, _ = parts(x)
         o1 = (v1 - v4) / a  # sum_{i<u} 1/(t + i a)
-        o2 = special.digamma(n + t) - special.digamma(t + 1.0)  # sum_{i<n} 1/(t + i)
+        o2 = scipy.special.digamma(n + t) - scipy.special.digamma(t + 1.0)  # sum_{i<n} 1/(t + i)
         o3 = (-t * v1 + a * um1 + t * v4) / (a * a)  # sum_{i<u} i/(t + i a)
         return np.array([o1 - o2, o3 - o4], dtype=np.float64)
 
@@ -126,7 +126,7 @@ def _pitman_system(hist: ClassHistogram) -> tuple[Vector, Vector]:
 
 def _trigamma(x: npt.ArrayLike) -> Any:
     """psi'(x) = zeta(2, x) for x > 0."""
-    return special.zeta(2.0, x)
+    return scipy.special.zeta(2.0, x)
 
 
 def _pitman_start(hist: ClassHistogram) -> tuple[float, float]:
@@ -156,7 +156,9 @@ def pitman_uniques(hist: ClassHistogram, population_size: float) -> float | None
     if t < 0.0 or not (0.0 < a < 1.0):
         return None
     log_value = float(
-        special.gammaln(t + 1.0) - special.gammaln(t + a) + a * math.log(population_size)
+        scipy.special.gammaln(t + 1.0)
+        - scipy.special.gammaln(t + a)
+        + a * math.log(population_size)
     )
     if not math.isfinite(log_value) or log_value > math.log(population_size):
         return None  # more uniques than people: ARX's check, without overflowing exp
@@ -192,9 +194,9 @@ def _hypergeom_one(population: int, successes: FloatArray, draws: int) -> FloatA
 
 def _log_choose(n: FloatArray | float, k: float) -> FloatArray:
     return np.asarray(
-        special.gammaln(np.add(n, 1.0))
-        - special.gammaln(k + 1.0)
-        - special.gammaln(np.subtract(n, k) + 1.0),
+        scipy.special.gammaln(np.add(n, 1.0))
+        - scipy.special.gammaln(k + 1.0)
+        - scipy.special.gammaln(np.subtract(n, k) + 1.0),
         dtype=np.float64,
     )
 
