@@ -267,3 +267,31 @@ def test_hhs_2000_table_is_applied_and_reported(make_patients, tmp_path, rows: R
         got[table] = {str(r["zip"]) for r in rows(out)}
     assert got["census-2010"] == {"021", "995", "000"}  # 202 is restricted in 2010
     assert got["hhs-2000"] == {"021", "995", "202", "000"}  # ... but not on HHS's 2000 list
+
+
+def test_column_types_are_normalized(tmp_path, rows: Rows) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "typed.parquet"
+    duckdb.sql(
+        "COPY (SELECT * FROM (VALUES"
+        " (2139, '02/29/1930', TIMESTAMP '2021-03-04 10:00:00', '95', 'x'),"
+        " (3601, '1990-07-01', TIMESTAMP '2020-01-01 00:00:00', '89.5', 'y'),"
+        " (99501, 'not a date', NULL, 'n/a', 'z')"
+        f") AS t(zip, birth_date, admitted, age, sex)) TO '{src}'"
+    )
+    spec = _spec(
+        tmp_path,
+        "columns:\n  admitted: {role: quasi-identifier, kind: date}\n"
+        "  age: {role: quasi-identifier, kind: age}\n",
+    )
+    out = tmp_path / "o.parquet"
+    report = deidentify(
+        DeidRequest(input=str(src), output=out, spec=spec, reference_date=REFERENCE)
+    )
+    got = rows(out)
+    assert [r["zip"] for r in got] == ["021", "000", "995"]  # integer ZIPs regain leading zeros
+    assert [r["birth_date"] for r in got] == [None, 1990, None]  # 1930 reveals 90+; bad -> NULL
+    assert [r["admitted"] for r in got] == [2021, 2020, None]
+    assert [r["age"] for r in got] == ["90+", "90+", None]
+    counts = {c.column: c for c in report.counts}
+    assert counts["birth_date"].nulled == 2 and counts["age"].suppressed == 2
+    assert counts["age"].nulled == 1
