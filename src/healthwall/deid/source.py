@@ -5,7 +5,8 @@ CSV is read as text (``all_varchar``) so leading zeros of ZIPs and ids survive a
 patient id gives the same token from CSV and Parquet. DuckDB errors are turned into messages that
 name the file, never a row (DuckDB's own messages may quote values).
 
-This is the deid layer's own small reader until the shared engine seam offers the same.
+The connection comes from the engine seam (``healthwall.engine.open_store``); the readers stay here
+until the seam reads CSV as text, attaches stores read-only and runs ``COPY`` with parameters.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from healthwall.deid.sql import lit, q
+from healthwall.engine import open_store
 from healthwall.errors import InvalidInput, NotFound
 
 STORE_PREFIX = "store:"
@@ -70,8 +72,9 @@ def parse_source(text: str) -> Source:
 
 
 def connect(*sources: Source) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
-    """A fresh in-memory DuckDB with every store attached read-only; returns the relations."""
-    con = duckdb.connect(":memory:")
+    """A scratch engine (the engine seam's in-memory DuckDB) with every store attached
+    read-only; returns its connection and the relations."""
+    con = open_store(None).con
     con.execute("SET enable_progress_bar = false")
     relations: list[str] = []
     for i, source in enumerate(sources):
