@@ -143,3 +143,28 @@ def test_heuristic_is_feasible_and_never_beats_the_optimum(tmp_path: Path) -> No
     greedy = heuristic_search(problem.evaluator(problem.hist, limit), problem.heights)
     assert greedy.best.verdict.feasible and not greedy.optimal
     assert greedy.best.score >= best.best.score
+
+
+def test_expert_determination_command(tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from healthwall.cli.commands.anonymize import register
+
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """healthwall"""
+
+    register(app)
+    data = _patients(tmp_path / "patients.csv")
+    out = tmp_path / "x.csv"
+    args = ["expert-determination", str(data), "--out", str(out), "--max-risk", "0.09", "--json"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    assert summary["profile"] == "expert" and summary["threshold"] == 0.09
+    assert summary["risk_after"]["prosecutor_highest"] <= 0.09
+    header = out.read_text().splitlines()[0]
+    assert "ssn" not in header and "zip" in header
