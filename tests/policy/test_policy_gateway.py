@@ -186,10 +186,17 @@ def test_review_then_approval_releases(ledger: Ledger, store: DuckDBEngine) -> N
     assert gw.get(rid, "ice-1").decision.value == "review"
     approved = gw.review_release(rid, "officer-7", True, "judge's signature verified")
     assert approved.decision.decision.value == "permit"
-    assert approved.content is not None and set(approved.content) == {"name", "phone"}
+    assert approved.content is None  # delivered only by the one-time pickup
     assert gw.pending_reviews() == []
     made = [e for _, e in ledger.entries() if isinstance(e, DecisionMade)]
     assert [m.decided_by for m in made] == ["policy", "officer-7"]
+    with pytest.raises(NotFound):
+        gw.pickup(rid, "pd-1")  # not the owner
+    picked = gw.pickup(rid, "ice-1")
+    assert picked.content is not None and set(picked.content) == {"name", "phone"}
+    assert sum(isinstance(e, Released) for _, e in ledger.entries()) == 1
+    with pytest.raises(NotFound):
+        gw.pickup(rid, "ice-1")  # single use
     with pytest.raises(InvalidInput):
         gw.review(rid, "officer-7", True)
 

@@ -1,19 +1,20 @@
-"""The disclosure gateway: validate, decide, detect sweeps, release, record -- in one transaction.
+"""The disclosure gateway: validate, decide, detect sweeps, release, record.
 
-``Gateway(ledger, store, settings)``:
+``Gateway(ledger, store, settings)``, in two public steps so a service can batch them:
 
-- ``submit(request) -> Decision`` (``submit_release`` also returns the released content): the
-  request is validated and decided by policy; a single-patient request that may go out is matched
-  EXACTLY against the custodian store; sweep limits are checked; then the gateway's row and the
-  ledger entries (RequestReceived, DecisionMade, and Released with the content digest) are written
-  in ONE transaction of the ledger's writer: either all are recorded or none.
-- A request that matches no one or several patients releases nothing, and its answer is the same
-  as any other denial's shape with one generic reason, so it does not reveal whether the patient
-  exists. A request for review is answered "review" whatever the match; the officer's approval
-  releases only on a unique match.
-- ``review(request_id, officer_id, approve, note)``: an officer decides a pending review.
-- ``get(request_id, requester_id)``: a requester sees only its own requests (others: NotFound).
-- ``pending_reviews()``: what waits for an officer (no patient data).
+- ``prepare_many(requests)``: everything that needs no transaction, set-based over the batch --
+  validate, decide by policy (cached verdicts), match EXACTLY in the custodian store (one join per
+  identifier shape, one DuckDB cursor per thread), fetch the released elements, hash the subject.
+- ``record_many(prepared)``: ONE transaction of the ledger's writer (one durable commit): request
+  id check, sweep limits (rolling windows in memory, serialized by the writer), every ledger entry
+  (RequestReceived, DecisionMade, Released with the content digest) in one append and every
+  gateway row in one insert. It returns only after the commit, so every answer is durable.
+
+``submit`` / ``submit_release`` / ``submit_many`` (all or none) / ``submit_each`` (errors in
+place) combine the two. A request that matches no one or several patients releases nothing, with
+the shape of any denial and one generic reason, so it does not reveal whether the patient exists.
+A request for review is answered "review" whatever the match. Review, the one-time pickup of an
+approved release, and reading are in :mod:`healthwall.workflows.gateway_review`.
 """
 
 from __future__ import annotations
@@ -27,67 +28,48 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from healthwall.engine import open_store
-from healthwall.errors import InvalidInput, NotFound
+from healthwall.engine.duckdb import DuckDBEngine
+from healthwall.errors import HealthwallError, InvalidInput
 from healthwall.ledger.log import Ledger, Writer
-from healthwall.model.codes import Element, Outcome, ScopeKind
-from healthwall.model.decision import Decision, LedgerRef, Reason
-from healthwall.model.request import (
-    Request,
-    parse_request,
-)
+from healthwall.model.codes import Outcome, ScopeKind
+from healthwall.model.decision import Decision, LedgerRef
+from healthwall.model.entries import LedgerEntry, Recipient
+from healthwall.model.request import Request, parse_request
 from healthwall.policy import decide
 from healthwall.policy.facts import facts_of
 from healthwall.policy.obligations import accountable
 from healthwall.workflows import release
-from healthwall.workflows.recording import Recorder, request_from_record, without_identifiers
+from healthwall.workflows.gateway_review import (
+    Disclosure,
+    ReviewMixin,
+    no_release,
+    sweep_applied,
+)
+from healthwall.workflows.recording import Recorder, without_identifiers
 from healthwall.workflows.sweep import (
     SweepLimits,
-    metadata,
-    raise_alert,
+    SweepState,
+    alert_row,
+    alerts_table,
+    ensure_schema,
     requests_table,
-    violated_limit,
 )
 
-NO_RELEASE = Reason(
-    policy="no-release",
-    citation="healthwall firewall baseline",
-    text="Nothing is released for this request.",
-)
-SWEEP = Reason(
-    policy="sweep-limit",
-    citation="healthwall firewall baseline",
-    text="Request volume is over a rolling-window limit; nothing is released; an alert was raised.",
-)
-APPROVED = Reason(
-    policy="officer-approved",
-    citation="healthwall review procedure",
-    text="A privacy officer reviewed the request and approved the release.",
-)
-REJECTED = Reason(
-    policy="officer-rejected",
-    citation="healthwall review procedure",
-    text="A privacy officer reviewed the request and declined it.",
-)
+_PLACEHOLDER = InvalidInput("not recorded")  # replaced by each request's answer
 
 
 @dataclass(frozen=True)
 class GatewaySettings:
-    """Which packs decide (by jurisdiction, or explicit), and the sweep limits."""
+    """Which packs decide (by jurisdiction, or explicit), the sweep limits, and how long an
+    approved review's release waits for its one-time pickup (default 7 days)."""
 
     jurisdiction: str | None = None
     packs: tuple[str, ...] | None = None
     sweep: SweepLimits = field(default_factory=SweepLimits)
-
-
-@dataclass(frozen=True)
-class Disclosure:
-    """A decision and, when something was released, the released content (patient data)."""
-
-    decision: Decision
-    content: dict[str, Any] | None = None
+    pickup_seconds: float = 7 * 86_400.0
 
 
 @dataclass(frozen=True)
@@ -100,16 +82,25 @@ class _Match:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Prepared:
+    """A request after everything that needs no transaction: validated, decided by policy,
+    matched and fetched in the store, its subject hashed. :meth:`Gateway.record_many` records it.
+    """
+
     request: Request
     request_id: str
     decision: Decision
     match: _Match
     content: dict[str, Any] | None
+    subject: str | None
 
 
-class Gateway:
-    """Decide-and-release over one ledger and (optionally) one custodian store."""
+class Gateway(ReviewMixin):
+    """Decide-and-release over one ledger and (optionally) one custodian store.
+
+    Thread-safe: preparing runs on any thread (one DuckDB cursor per thread); recording runs in
+    the ledger's single writer.
+    """
 
     def __init__(
         self,
@@ -122,9 +113,12 @@ class Gateway:
         self.store = open_store(store, read_only=True) if isinstance(store, str | Path) else store
         self.settings = settings or GatewaySettings()
         self._store_lock = threading.Lock()
+        self._local = threading.local()
         self._columns: dict[str, frozenset[str]] | None = None
         self._record = Recorder(ledger)
-        metadata.create_all(ledger.engine)
+        self._sweep = SweepState(self.settings.sweep)
+        self._pickup_seconds = self.settings.pickup_seconds
+        ensure_schema(ledger.engine)
 
     def close(self) -> None:
         """Close the custodian store if the gateway opened it (the ledger is the caller's)."""
@@ -143,110 +137,267 @@ class Gateway:
         return self.submit_many([request])[0]
 
     def submit_many(self, requests: Sequence[Request | dict[str, Any]]) -> list[Disclosure]:
-        """Several requests recorded in ONE ledger transaction (group commit for the service).
+        """Several requests recorded in ONE ledger transaction (group commit); all or none.
 
         Each is decided, matched and limited exactly as alone (sweep counts see the earlier ones
         of the batch); if any fails (e.g. a duplicate request_id), none is recorded.
         """
-        prepared = [self._prepare(r) for r in requests]
-        with self.ledger.writer() as tx:
-            return [self._record_one(tx, p) for p in prepared]
+        results = self.submit_each(requests, all_or_none=True)
+        return [r for r in results if isinstance(r, Disclosure)]
 
-    def _prepare(self, request: Request | dict[str, Any]) -> _Prepared:
-        """Everything outside the transaction: validate, decide, match, fetch."""
-        req = request if isinstance(request, Request) else parse_request(request)
+    def submit_each(
+        self, requests: Sequence[Request | dict[str, Any]], *, all_or_none: bool = False
+    ) -> list[Disclosure | HealthwallError]:
+        """Several requests in one transaction; a request that fails gets its error in place
+        and the others are still recorded (unless ``all_or_none``: then the error is raised)."""
+        prepared = self.prepare_many(requests)
+        if all_or_none:
+            for p in prepared:
+                if isinstance(p, HealthwallError):
+                    raise p
+        return self.record_many(prepared, all_or_none=all_or_none)
+
+    def prepare_many(
+        self, requests: Sequence[Request | dict[str, Any]]
+    ) -> list[Prepared | HealthwallError]:
+        """Everything outside the transaction, set-based over the batch: validate and decide each
+        (cached Cedar verdicts), then ONE store join per identifier shape for the exact matches and
+        ONE claims query per released clinical element for the content."""
+        decided: list[tuple[Request, str, Decision] | HealthwallError] = []
+        for raw in requests:
+            try:
+                decided.append(self._decide(raw))
+            except HealthwallError as exc:
+                decided.append(exc)
+        ok = [(i, d) for i, d in enumerate(decided) if not isinstance(d, HealthwallError)]
+        matches = self._match_many([(req, decision) for _, (req, _, decision) in ok])
+        finals: list[Decision] = []
+        for (_, (req, _, decision)), match in zip(ok, matches, strict=True):
+            if (
+                decision.decision is Outcome.PERMIT
+                and self._needs_patient(req)
+                and match.count != 1
+            ):
+                decision = no_release(decision)
+            finals.append(decision)
+        contents = self._fetch_many(finals, matches)
+        out: list[Prepared | HealthwallError] = []
+        n = 0
+        for d in decided:
+            if isinstance(d, HealthwallError):
+                out.append(d)
+                continue
+            req, request_id, _ = d
+            out.append(
+                Prepared(req, request_id, finals[n], matches[n], contents[n], self._subject(req))
+            )
+            n += 1
+        return out
+
+    def _decide(self, raw: Request | dict[str, Any]) -> tuple[Request, str, Decision]:
+        req = raw if isinstance(raw, Request) else parse_request(raw)
         request_id = req.request_id or uuid.uuid4().hex
         decision = decide(
             req, jurisdiction=self.settings.jurisdiction, packs=self.settings.packs
         ).model_copy(update={"request_id": request_id})
-        if decision.decision is Outcome.DENY:
-            match = _Match(None, None)
-        else:  # prefetch released columns only for a release now, never for a pending review
-            releasing = decision.released if decision.decision is Outcome.PERMIT else ()
-            match = self._match(req, releasing)
-        if decision.decision is Outcome.PERMIT and self._needs_patient(req) and match.count != 1:
-            decision = _no_release(decision)
-        content = None
-        if decision.decision is Outcome.PERMIT and match.patient_id and self.store is not None:
-            content = self._fetch(match, decision)
-        return _Prepared(req, request_id, decision, match, content)
+        return req, request_id, decision
 
-    def _record_one(self, tx: Writer, p: _Prepared) -> Disclosure:
-        """Inside the transaction: sweep limits, the gateway's row, the ledger entries."""
-        req, request_id, decision, match, content = (
-            p.request,
-            p.request_id,
-            p.decision,
-            p.match,
-            p.content,
-        )
-        now = time.time()
-        taken = select(requests_table.c.request_id).where(requests_table.c.request_id == request_id)
-        if tx.conn.execute(taken).first():
-            raise InvalidInput("request_id is already in use", field="request_id")
-        subject = self._subject(req)
-        rule = violated_limit(tx.conn, req, subject, now, self.settings.sweep)
-        if rule is not None:
-            raise_alert(tx.conn, req, request_id, rule, now)
-            decision, content = _sweep_denied(decision), None
-        pending = decision.decision is Outcome.REVIEW
-        tx.conn.execute(
-            requests_table.insert().values(
-                request_id=request_id,
-                requester_id=req.requester.id,
-                requester_kind=req.requester.kind.value,
-                received=now,
-                subject=subject,
-                status=decision.decision.value,
-                decision="{}",
-                recipient=json.dumps(_recipient(req)),
-                request=json.dumps(without_identifiers(req, request_id)),
-                purpose=req.purpose.value,
-                instrument=req.legal_basis.instrument.value,
-                accountable=accountable(facts_of(req)),
-                patient_ref=match.patient_id if pending else None,
-                match_count=match.count if pending else None,
+    def _match_many(self, items: Sequence[tuple[Request, Decision]]) -> list[_Match]:
+        """Exact matches of the batch (none for a denial; released columns only for a permit)."""
+        out = [_Match(None, None) for _ in items]
+        wanted: list[tuple[int, dict[str, str], list[str]]] = []
+        for i, (req, decision) in enumerate(items):
+            if decision.decision is Outcome.DENY or not self._needs_patient(req):
+                continue
+            if req.scope.patient is None:
+                continue
+            releasing = decision.released if decision.decision is Outcome.PERMIT else ()
+            cols = release.patient_columns(releasing, self._store_columns()["patients"])
+            wanted.append((i, req.scope.patient.given(), cols))
+        if not wanted:
+            return out
+        rows = release.match_many(self._cursor(), [(ids, cols) for _, ids, cols in wanted])
+        for (i, _, _), found in zip(wanted, rows, strict=True):
+            if len(found) != 1:
+                out[i] = _Match(None, len(found))
+            else:
+                row = dict(found[0])
+                out[i] = _Match(str(row.pop("pid")), 1, row)
+        return out
+
+    def _fetch_many(
+        self, decisions: Sequence[Decision], matches: Sequence[_Match]
+    ) -> list[dict[str, Any] | None]:
+        out: list[dict[str, Any] | None] = [None] * len(decisions)
+        wanted = [
+            i
+            for i, (d, m) in enumerate(zip(decisions, matches, strict=True))
+            if d.decision is Outcome.PERMIT and m.patient_id and self.store is not None
+        ]
+        if not wanted:
+            return out
+        items = [
+            (
+                str(matches[i].patient_id),
+                decisions[i].released,
+                decisions[i].withheld_labels,
+                matches[i].row or {},
             )
+            for i in wanted
+        ]
+        contents = release.fetch_many(self._cursor(), items, self._store_columns())
+        for i, content in zip(wanted, contents, strict=True):
+            out[i] = content
+        return out
+
+    def record_many(
+        self, prepared: Sequence[Prepared | HealthwallError], *, all_or_none: bool = False
+    ) -> list[Disclosure | HealthwallError]:
+        """Record prepared requests in ONE writer transaction (one durable commit): the request
+        id check, the sweep limits (in memory, serialized by the writer), every ledger entry in
+        one append, every gateway row and alert in one insert each. Returns when committed."""
+        out: list[Disclosure | HealthwallError] = [
+            p if isinstance(p, HealthwallError) else _PLACEHOLDER for p in prepared
+        ]
+        todo = [(i, p) for i, p in enumerate(prepared) if isinstance(p, Prepared)]
+        if not todo:
+            return out
+        try:
+            with self.ledger.writer() as tx:
+                size = self._record_in(tx, todo, out, all_or_none)
+        except BaseException:
+            self._sweep.abort()
+            raise
+        self._sweep.commit(size)
+        return out
+
+    def _record_in(
+        self,
+        tx: Writer,
+        todo: list[tuple[int, Prepared]],
+        out: list[Disclosure | HealthwallError],
+        all_or_none: bool,
+    ) -> int:
+        """Inside the transaction; fills ``out`` and returns the ledger size it leaves."""
+        todo = self._unique_ids(tx.conn, todo, out, all_or_none)
+        now = time.time()
+        start = self._sweep.begin(tx.conn, [p.request.requester.id for _, p in todo], now)
+        if not todo:
+            return start
+        entries: list[LedgerEntry] = []
+        staged: list[tuple[int, Prepared, Decision, dict[str, Any] | None, int]] = []
+        alerts: list[dict[str, Any]] = []
+        for i, p in todo:
+            decision, content = p.decision, p.content
+            rule = self._sweep.check(p.request, p.subject, now)
+            if rule is not None:
+                alerts.append(alert_row(p.request, p.request_id, rule, now))
+                decision, content = sweep_applied(decision), None
+            entries.append(self._record.received_entry(p.request, p.request_id, p.match.patient_id))
+            entries.append(self._record.decided_entry(decision, "policy", ""))
+            staged.append((i, p, decision, content, len(entries) - 1))
+            if content is not None and p.match.patient_id is not None:
+                entries.append(self._released_entry(p, decision, content))
+        receipts = tx.append_many(entries)
+        rows = []
+        for i, p, decision, content, at in staged:
+            ref = LedgerRef(index=receipts[at].index, leaf_hash=receipts[at].leaf_hash)
+            decision = decision.model_copy(update={"ledger": ref})
+            rows.append(self._row_values(p, decision, now))
+            out[i] = Disclosure(decision, content)
+        tx.conn.execute(requests_table.insert(), rows)
+        if alerts:
+            tx.conn.execute(alerts_table.insert(), alerts)
+        return start + len(entries)
+
+    @staticmethod
+    def _unique_ids(
+        conn: Any,
+        todo: list[tuple[int, Prepared]],
+        out: list[Disclosure | HealthwallError],
+        all_or_none: bool,
+    ) -> list[tuple[int, Prepared]]:
+        """Drop (with an error in place) requests whose id is taken or repeated in the batch."""
+        ids = [p.request_id for _, p in todo]
+        c = requests_table.c
+        taken = set(conn.execute(select(c.request_id).where(c.request_id.in_(ids))).scalars())
+        kept: list[tuple[int, Prepared]] = []
+        for i, p in todo:
+            if p.request_id in taken:
+                error = InvalidInput("request_id is already in use", field="request_id")
+                if all_or_none:
+                    raise error
+                out[i] = error
+                continue
+            taken.add(p.request_id)
+            kept.append((i, p))
+        return kept
+
+    def _released_entry(self, p: Prepared, decision: Decision, content: dict[str, Any]) -> Any:
+        req = p.request
+        recipient = Recipient(name=req.requester.name, address=req.requester.address)
+        basis = (req.purpose.value, req.legal_basis.instrument.value, accountable(facts_of(req)))
+        assert p.match.patient_id is not None
+        return self._record.released_entry(
+            p.request_id, p.match.patient_id, recipient, basis, decision, content
         )
-        self._record.received(tx, req, request_id, match.patient_id)
-        decision = self._record.decided(tx, decision, "policy", "")
-        if content is not None and match.patient_id is not None:
-            self._record.released(tx, request_id, match.patient_id, decision, content)
-        self._store_decision(tx.conn, decision)
-        return Disclosure(decision, content)
+
+    @staticmethod
+    def _row_values(p: Prepared, decision: Decision, now: float) -> dict[str, Any]:
+        """The gateway_requests row: no identifiers; the patient id only while review pends."""
+        req, pending = p.request, decision.decision is Outcome.REVIEW
+        return {
+            "request_id": p.request_id,
+            "requester_id": req.requester.id,
+            "requester_kind": req.requester.kind.value,
+            "received": now,
+            "subject": p.subject,
+            "status": decision.decision.value,
+            "decision": decision.model_dump_json(),
+            "recipient": json.dumps(_recipient(req)),
+            "request": json.dumps(without_identifiers(req, p.request_id)),
+            "purpose": req.purpose.value,
+            "instrument": req.legal_basis.instrument.value,
+            "accountable": accountable(facts_of(req)),
+            "patient_ref": p.match.patient_id if pending else None,
+            "match_count": p.match.count if pending else None,
+            "reviewed_by": None,
+            "reviewed_at": None,
+            "pickup_expires": None,
+            "picked_up_at": None,
+        }
 
     def _needs_patient(self, req: Request) -> bool:
         return req.scope.kind is ScopeKind.SINGLE_PATIENT and self.store is not None
 
-    def _match(self, req: Request, released: Sequence[Element] = ()) -> _Match:
-        """Exact match; with ``released`` the row carries those elements' patient columns."""
-        if not self._needs_patient(req) or req.scope.patient is None or self.store is None:
-            return _Match(None, None)
-        with self._store_lock:
-            have = self._store_columns()["patients"]
-            cols = release.patient_columns(released, have)
-            rows = release.match_patients(self.store, req.scope.patient.given(), columns=cols)
-        if len(rows) != 1:
-            return _Match(None, len(rows))
-        return _Match(str(rows[0].pop("pid")), 1, rows[0] if released else None)
+    def _cursor(self) -> release.Store:
+        """This thread's DuckDB cursor on the store (cursors of one connection run in
+        parallel); a store that is not DuckDB is used as is (single-threaded callers)."""
+        assert self.store is not None
+        if not isinstance(self.store, DuckDBEngine):
+            return self.store
+        cursor: DuckDBEngine | None = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = DuckDBEngine(self.store.con.cursor(), self.store.path)
+            self._local.cursor = cursor
+        return cursor
 
     def _store_columns(self) -> dict[str, frozenset[str]]:
         assert self.store is not None
         if self._columns is None:
-            self._columns = release.store_columns(self.store)
+            with self._store_lock:
+                self._columns = release.store_columns(self.store)
         return self._columns
 
-    def _fetch(self, match: _Match, decision: Decision) -> dict[str, Any]:
-        assert self.store is not None and match.patient_id is not None
-        with self._store_lock:
-            return release.fetch(
-                self.store,
-                match.patient_id,
-                decision.released,
-                decision.withheld_labels,
-                self._store_columns(),
-                match.row,
-            )
+    def _fetch(self, patient_id: str, decision: Decision) -> dict[str, Any]:
+        """The content of one release (approved review at pickup), read from the store now."""
+        return release.fetch(
+            self._cursor(),
+            patient_id,
+            decision.released,
+            decision.withheld_labels,
+            self._store_columns(),
+        )
 
     def _subject(self, req: Request) -> str | None:
         """Keyed hash of the identifiers given: counts distinct subjects without knowing them."""
@@ -255,118 +406,12 @@ class Gateway:
         given = json.dumps(req.scope.patient.given(), sort_keys=True)
         return self.ledger.patient_pseudonym("subject:" + given)[:64]
 
-    @staticmethod
-    def _store_decision(conn: Any, decision: Decision) -> None:
-        conn.execute(
-            update(requests_table)
-            .where(requests_table.c.request_id == decision.request_id)
-            .values(status=decision.decision.value, decision=decision.model_dump_json())
-        )
-
-    # -- review ---------------------------------------------------------------------------------
-
-    def review(self, request_id: str, officer_id: str, approve: bool, note: str = "") -> Decision:
-        """An officer approves or declines a pending review; approval releases on a unique match."""
-        return self.review_release(request_id, officer_id, approve, note).decision
-
-    def review_release(
-        self, request_id: str, officer_id: str, approve: bool, note: str = ""
-    ) -> Disclosure:
-        if not officer_id:
-            raise InvalidInput("officer_id is required", field="officer_id")
-        row = self._row(request_id)
-        if row.status != Outcome.REVIEW.value:
-            raise InvalidInput("request is not pending review", field="request_id")
-        pending = Decision.model_validate_json(row.decision)
-        content = None
-        if not approve:
-            decision = _denied(pending, [REJECTED])
-        elif row.match_count is not None and row.match_count != 1:
-            decision = _no_release(pending)
-        else:
-            reasons = [*pending.reasons, APPROVED]
-            decision = pending.model_copy(update={"decision": Outcome.PERMIT, "reasons": reasons})
-            if row.patient_ref and self.store is not None:
-                content = self._fetch(_Match(row.patient_ref, 1), decision)
-        with self.ledger.writer() as tx:
-            decision = self._record.decided(tx, decision, officer_id, note[:2000])
-            if content is not None and row.patient_ref:
-                self._record.released(tx, request_id, row.patient_ref, decision, content)
-            tx.conn.execute(
-                update(requests_table)
-                .where(requests_table.c.request_id == request_id)
-                .values(
-                    status=decision.decision.value,
-                    decision=decision.model_dump_json(),
-                    patient_ref=None,
-                    match_count=None,
-                    reviewed_by=officer_id,
-                    reviewed_at=time.time(),
-                )
-            )
-        return Disclosure(decision, content)
-
-    # -- reading --------------------------------------------------------------------------------
-
-    def _row(self, request_id: str) -> Any:
-        with self.ledger.engine.connect() as conn:
-            row = conn.execute(
-                select(requests_table).where(requests_table.c.request_id == request_id)
-            ).first()
-        if row is None:
-            raise NotFound("no such request", field="request_id")
-        return row
-
-    def get(self, request_id: str, requester_id: str | None = None) -> Decision:
-        """The decision of a request; a requester sees only its own (others look absent)."""
-        row = self._row(request_id)
-        if requester_id is not None and row.requester_id != requester_id:
-            raise NotFound("no such request", field="request_id")
-        return Decision.model_validate_json(row.decision)
-
-    def pending_reviews(self) -> list[Decision]:
-        """Decisions waiting for an officer, oldest first (no patient data)."""
-        with self.ledger.engine.connect() as conn:
-            rows = conn.execute(
-                select(requests_table.c.decision)
-                .where(requests_table.c.status == Outcome.REVIEW.value)
-                .order_by(requests_table.c.received)
-            ).all()
-        return [Decision.model_validate_json(r.decision) for r in rows]
-
-    def request(self, request_id: str) -> Request | None:
-        """The request as recorded, WITHOUT the patient's identifiers (``scope.patient`` None)."""
-        try:
-            row = self._row(request_id)
-        except NotFound:
-            return None
-        return request_from_record(json.loads(row.request))
+    def _has_store(self) -> bool:
+        return self.store is not None
 
 
 def _recipient(req: Request) -> dict[str, str | None]:
     return {"name": req.requester.name, "address": req.requester.address}
 
 
-def _denied(decision: Decision, reasons: list[Reason]) -> Decision:
-    return decision.model_copy(
-        update={
-            "decision": Outcome.DENY,
-            "reasons": reasons,
-            "released": [],
-            "withheld": [*decision.released, *decision.withheld],
-            "withheld_labels": [],
-            "obligations": [],
-        }
-    )
-
-
-def _no_release(decision: Decision) -> Decision:
-    """The generic answer for no match / several matches: the same as any denial's shape."""
-    return _denied(decision, [NO_RELEASE])
-
-
-def _sweep_denied(decision: Decision) -> Decision:
-    return _denied(decision, [SWEEP])
-
-
-__all__ = ["Disclosure", "Gateway", "GatewaySettings", "LedgerRef", "SweepLimits"]
+__all__ = ["Disclosure", "Gateway", "GatewaySettings", "LedgerRef", "Prepared", "SweepLimits"]

@@ -17,6 +17,7 @@ from healthwall.model.codes import Element, Purpose, ScopeKind
 from healthwall.model.decision import Decision, LedgerRef
 from healthwall.model.entries import (
     DecisionMade,
+    LedgerEntry,
     LegalBasisRef,
     Party,
     ReasonRef,
@@ -49,40 +50,11 @@ class Recorder:
         self.ledger = ledger
 
     def received(self, tx: Writer, req: Request, request_id: str, patient_id: str | None) -> None:
-        requester = req.requester
-        tx.append(
-            RequestReceived(
-                request_id=request_id,
-                requester=Party(
-                    id=requester.id,
-                    name=requester.name,
-                    kind=requester.kind.value,
-                    jurisdiction=requester.jurisdiction,
-                    address=requester.address,
-                ),
-                purpose=req.purpose.value,
-                instrument=req.legal_basis.instrument.value,
-                scope_kind=req.scope.kind.value,
-                elements=[e.value for e in req.requested()],
-                patient=self.ledger.patient_pseudonym(patient_id) if patient_id else None,
-                request_digest=request_digest(req),
-            )
-        )
+        tx.append(self.received_entry(req, request_id, patient_id))
 
     def decided(self, tx: Writer, decision: Decision, decided_by: str, note: str) -> Decision:
         """Append DecisionMade; the decision with its ledger reference."""
-        receipt = tx.append(
-            DecisionMade(
-                request_id=decision.request_id,
-                decision=decision.decision.value,
-                reasons=[ReasonRef(**r.model_dump()) for r in decision.reasons],
-                released=[e.value for e in decision.released],
-                withheld=[e.value for e in decision.withheld],
-                obligations=[o.value for o in decision.obligations],
-                decided_by=decided_by,
-                note=note,
-            )
-        )
+        receipt = tx.append(self.decided_entry(decision, decided_by, note))
         ref = LedgerRef(index=receipt.index, leaf_hash=receipt.leaf_hash)
         return decision.model_copy(update={"ledger": ref})
 
@@ -99,23 +71,77 @@ class Recorder:
             select(requests_table).where(requests_table.c.request_id == request_id)
         ).one()
         recipient = json.loads(row.recipient)
+        tx.append(
+            self.released_entry(
+                request_id,
+                patient_id,
+                Recipient(name=recipient["name"], address=recipient.get("address")),
+                (row.purpose, row.instrument, bool(row.accountable)),
+                decision,
+                content,
+            )
+        )
+
+    def received_entry(self, req: Request, request_id: str, patient_id: str | None) -> LedgerEntry:
+        """The RequestReceived entry of a request (no identifiers: the patient's pseudonym)."""
+        requester = req.requester
+        return RequestReceived(
+            request_id=request_id,
+            requester=Party(
+                id=requester.id,
+                name=requester.name,
+                kind=requester.kind.value,
+                jurisdiction=requester.jurisdiction,
+                address=requester.address,
+            ),
+            purpose=req.purpose.value,
+            instrument=req.legal_basis.instrument.value,
+            scope_kind=req.scope.kind.value,
+            elements=[e.value for e in req.requested()],
+            patient=self.ledger.patient_pseudonym(patient_id) if patient_id else None,
+            request_digest=request_digest(req),
+        )
+
+    @staticmethod
+    def decided_entry(decision: Decision, decided_by: str, note: str) -> LedgerEntry:
+        """The DecisionMade entry of a decision."""
+        return DecisionMade(
+            request_id=decision.request_id,
+            decision=decision.decision.value,
+            reasons=[ReasonRef(**r.model_dump()) for r in decision.reasons],
+            released=[e.value for e in decision.released],
+            withheld=[e.value for e in decision.withheld],
+            obligations=[o.value for o in decision.obligations],
+            decided_by=decided_by,
+            note=note,
+        )
+
+    def released_entry(
+        self,
+        request_id: str,
+        patient_id: str,
+        recipient: Recipient,
+        basis: tuple[str, str, bool],
+        decision: Decision,
+        content: dict[str, Any],
+    ) -> LedgerEntry:
+        """The Released entry; ``basis`` is (purpose, instrument, accountable under 164.528)."""
+        purpose, instrument, is_accountable = basis
         citation = next((r.citation for r in decision.reasons), "")
         labels = ", ".join(lbl.value for lbl in decision.withheld_labels)
         description = "elements: " + ", ".join(e.value for e in decision.released)
         if labels:
             description += f"; records labelled {labels} withheld"
-        tx.append(
-            Released(
-                request_id=request_id,
-                patient=self.ledger.patient_pseudonym(patient_id),
-                recipient=Recipient(name=recipient["name"], address=recipient.get("address")),
-                elements=[e.value for e in decision.released],
-                content_digest=content_digest(content),
-                purpose=row.purpose,
-                legal_basis=LegalBasisRef(instrument=row.instrument, citation=citation),
-                accountable=bool(row.accountable),
-                description=description,
-            )
+        return Released(
+            request_id=request_id,
+            patient=self.ledger.patient_pseudonym(patient_id),
+            recipient=recipient,
+            elements=[e.value for e in decision.released],
+            content_digest=content_digest(content),
+            purpose=purpose,
+            legal_basis=LegalBasisRef(instrument=instrument, citation=citation),
+            accountable=is_accountable,
+            description=description,
         )
 
 

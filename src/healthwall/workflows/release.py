@@ -188,3 +188,111 @@ def content_digest(content: dict[str, Any]) -> str:
     """SHA-256 (hex) of the content as canonical JSON (sorted keys, no whitespace)."""
     body = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+# -- set-based variants for a batch of requests (one query per identifier shape / claim element) --
+
+
+def match_many(
+    store: Store, wanted: Sequence[tuple[dict[str, str], Sequence[str]]]
+) -> list[list[dict[str, Any]]]:
+    """:func:`match_patients` for many requests at once: for each ``(identifiers, columns)`` the
+    patients equal on EVERY given identifier (at most 2), each row with ``pid`` and ``columns``.
+
+    Requests giving the same identifier fields share ONE join of the batch against ``patients``
+    (the same exact ``CAST(column AS VARCHAR) = value`` test as the single lookup).
+    """
+    out: list[list[dict[str, Any]]] = [[] for _ in wanted]
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, (identifiers, _) in enumerate(wanted):
+        if identifiers:
+            groups.setdefault(tuple(sorted(identifiers)), []).append(i)
+    for keys, members in groups.items():
+        cols = sorted({c for i in members for c in wanted[i][1]})
+        q = store.dialect.quote
+        probe = ", ".join(f"unnest(?::VARCHAR[]) AS k{n}" for n in range(len(keys)))
+        on = " AND ".join(
+            f"CAST(p.{q(IDENTIFIER_COLUMNS[k])} AS VARCHAR) = b.k{n}" for n, k in enumerate(keys)
+        )
+        extra = "".join(f", p.{q(c)}" for c in cols)
+        sql = (
+            f"WITH b AS (SELECT {probe}, unnest(?::INTEGER[]) AS hw_i)"
+            f" SELECT b.hw_i, CAST(p.patient_id AS VARCHAR) AS pid{extra}"
+            f" FROM b JOIN patients p ON {on}"
+            " QUALIFY row_number() OVER (PARTITION BY b.hw_i) <= 2"
+        )
+        params: list[Any] = [[wanted[i][0][k] for i in members] for k in keys]
+        params.append(members)
+        for row in store.query_arrow(sql, params).to_pylist():
+            i = row.pop("hw_i")
+            own = set(wanted[i][1])
+            out[i].append({k: _plain(v) for k, v in row.items() if k == "pid" or k in own})
+    return out
+
+
+def fetch_many(
+    store: Store,
+    wanted: Sequence[tuple[str, Sequence[Element], Sequence[Label], dict[str, Any]]],
+    columns: dict[str, frozenset[str]],
+) -> list[dict[str, Any]]:
+    """:func:`fetch` for many releases: ``(patient_id, elements, withheld labels, patient row)``.
+
+    Patient columns come from the match rows; claim rows are read with ONE query per (element,
+    withheld labels) over all the batch's patients, then split by patient.
+    """
+    contents: list[dict[str, Any]] = []
+    groups: dict[tuple[Element, tuple[Label, ...]], list[int]] = {}
+    have = columns["patients"]
+    for i, (_, elements, labels, row) in enumerate(wanted):
+        content: dict[str, Any] = {}
+        for element in elements:
+            if element in PATIENT_COLUMNS:
+                content[element.value] = {
+                    c: row.get(c) for c in PATIENT_COLUMNS[element] if c in have
+                }
+            elif element in CLAIM_COLUMNS:
+                key = (element, tuple(sorted(labels, key=lambda lbl: lbl.value)))
+                groups.setdefault(key, []).append(i)
+                content[element.value] = []
+            else:
+                content[element.value] = None  # not held by the custodian store
+        contents.append(content)
+    for (element, labels), members in groups.items():
+        pids = sorted({wanted[i][0] for i in members})
+        rows = _claim_rows_of(store, pids, element, labels, columns["claims"])
+        for i in members:
+            contents[i][element.value] = rows.get(wanted[i][0], [])
+    return contents
+
+
+def _claim_rows_of(
+    store: Store,
+    patient_ids: list[str],
+    element: Element,
+    withheld_labels: Sequence[Label],
+    have: frozenset[str],
+) -> dict[str, list[dict[str, Any]]]:
+    """Claim rows of ``element`` for several patients, by patient (same filters as one)."""
+    columns, row_filter = CLAIM_COLUMNS[element]
+    cols = [c for c in columns if c in have]
+    select = "".join(f", {store.dialect.quote(c)}" for c in cols)
+    where = ["CAST(patient_id AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))"]
+    params: list[Any] = [patient_ids]
+    if withheld_labels:
+        where.append(
+            "NOT list_has_any(string_split(coalesce(CAST(sensitivity_labels AS VARCHAR), ''), ';'),"
+            " ?::VARCHAR[])"
+        )
+        params.append([lbl.value for lbl in withheld_labels])
+    if row_filter:
+        where.append(row_filter)
+    order = ", service_date" if "service_date" in cols else ""
+    sql = (
+        f"SELECT CAST(patient_id AS VARCHAR) AS hw_pid{select} FROM claims"
+        f" WHERE {' AND '.join(where)} ORDER BY hw_pid{order}"
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in store.query_arrow(sql, params).to_pylist():
+        pid = row.pop("hw_pid")
+        out.setdefault(pid, []).append({k: _plain(v) for k, v in row.items()})
+    return out

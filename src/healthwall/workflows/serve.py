@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from healthwall.errors import ConfigError, HealthwallError
+from healthwall.errors import ConfigError
 from healthwall.ledger.log import Ledger
 from healthwall.model.aggregate import AggregateResult, BudgetState
 from healthwall.model.decision import Decision
@@ -178,23 +178,14 @@ class Runtime:
 
 
 def _submitter(gateway: Gateway) -> GroupCommitter[Disclosure]:
-    """Group commit: concurrent requests share one ledger transaction (one durable commit)."""
+    """Group commit: concurrent requests share one ledger transaction (one durable commit).
+
+    ``Gateway.submit_each`` answers each request in place (a reused ``request_id`` fails only
+    that request), and records the others in one transaction.
+    """
 
     def submit_many(requests: Sequence[Request]) -> list[Disclosure | Exception]:
-        try:
-            return list(gateway.submit_many(requests))
-        except HealthwallError:
-            if len(requests) == 1:
-                raise
-        # One bad request (e.g. a reused request_id) fails the whole batch and records nothing;
-        # decide the batch one by one so each caller gets its own answer.
-        out: list[Disclosure | Exception] = []
-        for request in requests:
-            try:
-                out.append(gateway.submit_release(request))
-            except HealthwallError as exc:
-                out.append(exc)
-        return out
+        return list(gateway.submit_each(requests))
 
     return GroupCommitter(submit_many)
 

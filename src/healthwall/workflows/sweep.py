@@ -14,7 +14,10 @@ transaction).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -29,10 +32,14 @@ from sqlalchemy import (
     Text,
     case,
     func,
+    inspect,
     literal,
     select,
+    text,
 )
+from sqlalchemy.engine import Engine
 
+from healthwall.ledger import store as ledger_store
 from healthwall.model.codes import ScopeKind
 from healthwall.model.request import Request
 
@@ -60,6 +67,9 @@ requests_table = Table(
     Column("match_count", Integer, nullable=True),
     Column("reviewed_by", String(200), nullable=True),
     Column("reviewed_at", Float, nullable=True),
+    # One-time pickup of an approved review: until when, and when it was picked up.
+    Column("pickup_expires", Float, nullable=True),
+    Column("picked_up_at", Float, nullable=True),
     Index("ix_gateway_requests_requester", "requester_id", "received"),
     Index("ix_gateway_requests_status", "status"),
 )
@@ -124,6 +134,23 @@ def violated_limit(
     return None
 
 
+def alert_row(request: Request, request_id: str, rule: str, now: float) -> dict[str, Any]:
+    """The ``gateway_alerts`` row of an exceeded limit; logs it (requester and rule only)."""
+    log.warning(
+        "sweep alert: requester %s exceeded the '%s' limit (request %s)",
+        request.requester.id,
+        rule,
+        request_id,
+    )
+    return {
+        "at": now,
+        "requester_id": request.requester.id,
+        "rule": rule,
+        "request_id": request_id,
+        "detail": f"sweep limit '{rule}' exceeded",
+    }
+
+
 def raise_alert(conn: Connection, request: Request, request_id: str, rule: str, now: float) -> None:
     """Record an alert row and log it (requester and rule only, never patient data)."""
     conn.execute(
@@ -141,3 +168,116 @@ def raise_alert(conn: Connection, request: Request, request_id: str, rule: str, 
         rule,
         request_id,
     )
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the gateway's tables, and add the pickup columns to a table made before them."""
+    metadata.create_all(engine)
+    have = {c["name"] for c in inspect(engine).get_columns(requests_table.name)}
+    with engine.begin() as conn:
+        for name in ("pickup_expires", "picked_up_at"):
+            if name not in have:
+                kind = "DOUBLE PRECISION" if engine.dialect.name == "postgresql" else "REAL"
+                conn.execute(text(f"ALTER TABLE {requests_table.name} ADD COLUMN {name} {kind}"))
+
+
+@dataclass
+class _Window:
+    """One requester's requests in the window: (time, subject) in arrival order, subject counts."""
+
+    seen: deque[tuple[float, str | None]] = field(default_factory=deque)
+    subjects: Counter[str] = field(default_factory=Counter)
+
+    def add(self, at: float, subject: str | None) -> None:
+        self.seen.append((at, subject))
+        if subject is not None:
+            self.subjects[subject] += 1
+
+    def expire(self, since: float) -> None:
+        while self.seen and self.seen[0][0] < since:
+            _, subject = self.seen.popleft()
+            if subject is not None:
+                self.subjects[subject] -= 1
+                if not self.subjects[subject]:
+                    del self.subjects[subject]
+
+
+class SweepState:
+    """The rolling windows in memory, so a decision costs no counting query.
+
+    Used ONLY inside the ledger's writer transaction (the single writer serializes every check
+    and update). A requester's window is seeded from ``gateway_requests`` (index on requester and
+    time) the first time it is needed; whenever the ledger grew by entries this process did not
+    write (another worker process, ``healthwall decide --db``, a review), every window is
+    dropped and seeded again, so limits hold exactly across processes too. Additions made in a
+    transaction are kept apart until it commits (:meth:`commit`) and dropped if it fails.
+    """
+
+    def __init__(self, limits: SweepLimits) -> None:
+        self.limits = limits
+        self._windows: dict[str, _Window] = {}
+        self._synced: int | None = None  # ledger size after this process's last commit
+        self._pending: list[tuple[str, float, str | None]] = []
+
+    def begin(self, conn: Connection, requesters: Iterable[str], now: float) -> int:
+        """Start a transaction's checks; returns the ledger size at its start."""
+        size = int(
+            conn.execute(
+                select(func.coalesce(func.max(ledger_store.entries.c.seq) + 1, 0))
+            ).scalar_one()
+        )
+        if size != self._synced:
+            self._windows.clear()
+        self._pending = []
+        missing = sorted({r for r in requesters if r not in self._windows})
+        if missing:
+            self._seed(conn, missing, now)
+        return size
+
+    def _seed(self, conn: Connection, requesters: list[str], now: float) -> None:
+        c = requests_table.c
+        rows = conn.execute(
+            select(c.requester_id, c.received, c.subject)
+            .where(c.requester_id.in_(requesters), c.received >= now - self.limits.window_seconds)
+            .order_by(c.received)
+        ).all()
+        for requester in requesters:
+            self._windows[requester] = _Window()
+        for requester, at, subject in rows:
+            self._windows[requester].add(float(at), subject)
+
+    def check(self, request: Request, subject: str | None, now: float) -> str | None:
+        """The limit this request exceeds (counting it and the earlier ones), then counts it."""
+        rule = self._rule(request, subject, now)
+        self._windows[request.requester.id].add(now, subject)
+        self._pending.append((request.requester.id, now, subject))
+        return rule
+
+    def _rule(self, request: Request, subject: str | None, now: float) -> str | None:
+        limits = self.limits
+        if request.scope.kind is ScopeKind.COHORT:
+            size = request.scope.cohort.size if request.scope.cohort else None
+            if size is None or size > limits.max_cohort_size:
+                return "cohort-size"
+        window = self._windows[request.requester.id]
+        window.expire(now - limits.window_seconds)
+        if len(window.seen) + 1 > limits.max_requests:
+            return "requests"
+        if (
+            subject is not None
+            and subject not in window.subjects
+            and len(window.subjects) + 1 > limits.max_subjects
+        ):
+            return "subjects"
+        return None
+
+    def commit(self, size: int) -> None:
+        """The transaction committed and left the ledger at ``size``."""
+        self._pending = []
+        self._synced = size
+
+    def abort(self) -> None:
+        """The transaction failed: forget everything (the next one seeds again)."""
+        self._pending = []
+        self._windows.clear()
+        self._synced = None
