@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,8 @@ from healthwall.reports.transparency import TransparencyReport, chart_png
 from healthwall.workflows.transparency import build_report
 
 PAGE_SIZE = 50
+VERIFY_WAIT_S = 3.0
+VERIFY_INTERVAL_S = 300.0
 #: Entry fields a listing may show: never content, only ids, codes and pseudonyms.
 _ID_FIELDS = ("request_id", "extract_id", "accounting_id")
 
@@ -74,10 +77,13 @@ class EntryView:
 
 @dataclass
 class LedgerViews:
-    """The console's window on the ledger; caches the verification per ledger size."""
+    """The console's window on the ledger; keeps the latest verification (per ledger size)."""
 
     ledger: Ledger
-    _verified: dict[int, Verification] = field(default_factory=dict)
+    verify_interval: float = VERIFY_INTERVAL_S
+    _latest: Verification | None = None
+    _running: threading.Thread | None = None
+    _started: float = 0.0
     _charts: dict[tuple[int, dt.date, dt.date, str], bytes] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -90,24 +96,49 @@ class LedgerViews:
             return self.ledger.checkpoint()
         return self.ledger.latest_checkpoint()
 
-    def verification(self) -> Verification:
-        """``Ledger.verify()`` of the current size, computed once per size."""
+    def verification(self, wait: float = VERIFY_WAIT_S) -> tuple[Verification | None, bool]:
+        """The latest ``Ledger.verify()`` result and whether a newer run is under way.
+
+        A run starts in a background thread when the ledger has grown past the last verified
+        size (at most one run at a time, and not more often than every ``verify_interval`` s
+        once a result exists: a full pass over a million entries takes about 30 s). The page
+        waits up to ``wait`` seconds for it, so small ledgers show a current result at once.
+        """
         size = self.size()
         with self._lock:
-            cached = self._verified.get(size)
-            if cached is None:
-                r = self.ledger.verify()
-                cached = Verification(
-                    r.ok,
-                    r.size,
-                    r.root,
-                    r.reason,
-                    r.first_bad_index,
-                    r.checkpoints_checked,
-                    r.signatures_checked,
+            latest = self._latest
+            if latest is not None and latest.size >= size:
+                return latest, False
+            due = latest is None or time.monotonic() - self._started >= self.verify_interval
+            if self._running is None and due:
+                self._started = time.monotonic()
+                self._running = threading.Thread(
+                    target=self._verify, name="ledger-verify", daemon=True
                 )
-                self._verified = {size: cached}
-        return cached
+                self._running.start()
+            running = self._running
+        if running is not None:
+            running.join(wait)
+        with self._lock:
+            return self._latest, self._running is not None
+
+    def _verify(self) -> None:
+        try:
+            r = self.ledger.verify()
+            result = Verification(
+                r.ok,
+                r.size,
+                r.root,
+                r.reason,
+                r.first_bad_index,
+                r.checkpoints_checked,
+                r.signatures_checked,
+            )
+        except Exception as exc:  # fail closed: an error while verifying is a failed check
+            result = Verification(False, 0, "", type(exc).__name__, None, 0, False)
+        with self._lock:
+            self._latest = result
+            self._running = None
 
     def page(self, start: int, count: int = PAGE_SIZE) -> list[EntryRow]:
         """Entries ``start .. start+count-1``, reduced to kind, time, id and pseudonym."""

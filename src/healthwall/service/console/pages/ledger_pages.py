@@ -37,6 +37,7 @@ def ledger(
     start = max(0, stop - PAGE_SIZE)
     rows = list(reversed(views.page(start, stop - start))) if stop > start else []
     pages = max(1, -(-size // PAGE_SIZE))
+    verification, verifying = views.verification()
     return page(
         ctx,
         request,
@@ -44,7 +45,8 @@ def ledger(
         session,
         size=size,
         checkpoint=views.checkpoint(),
-        verification=views.verification(),
+        verification=verification,
+        verifying=verifying,
         rows=rows,
         page_no=page_no,
         pages=pages,
