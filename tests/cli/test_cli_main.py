@@ -13,7 +13,7 @@ from healthwall.errors import InvalidInput
 
 
 def _run(app: typer.Typer, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> int:
-    monkeypatch.setattr(cli_main, "build_app", lambda: app)
+    monkeypatch.setattr(cli_main, "build_app", lambda modules=None: app)
     with pytest.raises(SystemExit) as exc:
         cli_main.main(args)
         raise SystemExit(0)
@@ -80,3 +80,30 @@ def test_every_command_group_registers() -> None:
     ).stdout
     for command in ("synth", "ingest", "deidentify", "anonymize", "risk", "decide", "ledger"):
         assert command in out
+
+
+def _registered_names(module: str) -> set[str]:
+    app = cli_main.build_app([module])
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    return {n.replace("_", "-") for n in names} | {g.name or "" for g in app.registered_groups}
+
+
+def test_command_module_index_matches_what_modules_register() -> None:
+    registered = {
+        name: module
+        for module in cli_main.command_module_names()
+        for name in _registered_names(module)
+    }
+    assert registered == cli_main.COMMAND_MODULES
+
+
+def test_a_command_run_imports_only_its_module() -> None:
+    code = (
+        "import sys; from healthwall.cli import main as m;"
+        "m.build_app(m.command_module_names(['version']));"
+        "print(sorted(k for k in sys.modules if k.startswith('healthwall.cli.commands.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "['healthwall.cli.commands.version']"

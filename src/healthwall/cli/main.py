@@ -20,8 +20,43 @@ import typer
 from healthwall.cli import commands as _commands
 from healthwall.errors import HealthwallError
 
+#: Which module under ``healthwall.cli.commands`` registers each top-level command, so a run
+#: imports only the module it needs (start-up time is part of every command's wall time).
+#: ``--help`` and unknown names import every module; tests/cli/test_cli_main.py keeps this true.
+COMMAND_MODULES: dict[str, str] = {
+    "aggregate": "aggregate",
+    "budget": "aggregate",
+    "anonymize": "anonymize",
+    "expert-determination": "anonymize",
+    "synth": "data",
+    "ingest": "data",
+    "export-fhir": "data",
+    "deidentify": "deid",
+    "verify-safe-harbor": "deid",
+    "accounting": "ledger",
+    "accounting-suspend": "ledger",
+    "transparency": "ledger",
+    "ledger": "ledger",
+    "decide": "policy",
+    "policy": "policy",
+    "risk": "risk",
+    "serve": "service",
+    "demo": "service",
+    "apikey": "service",
+    "officer": "service",
+    "version": "version",
+}
 
-def build_app() -> typer.Typer:
+
+def command_module_names(argv: list[str] | None = None) -> list[str]:
+    """The command modules a run with these arguments needs (all of them for help or typos)."""
+    every = sorted(info.name for info in pkgutil.iter_modules(_commands.__path__))
+    first = argv[0] if argv else None
+    module = COMMAND_MODULES.get(first) if first else None
+    return [module] if module in every else every
+
+
+def build_app(modules: list[str] | None = None) -> typer.Typer:
     app = typer.Typer(
         name="healthwall",
         help="A firewall for health data: every disclosure decided, minimized and recorded.",
@@ -34,8 +69,8 @@ def build_app() -> typer.Typer:
     def _root() -> None:
         """A firewall for health data: every disclosure decided, minimized and recorded."""
 
-    for info in sorted(pkgutil.iter_modules(_commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{_commands.__name__}.{info.name}")
+    for name in modules if modules is not None else command_module_names():
+        module = importlib.import_module(f"{_commands.__name__}.{name}")
         register = getattr(module, "register", None)
         if callable(register):
             register(app)
@@ -43,10 +78,11 @@ def build_app() -> typer.Typer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    app = build_app()
+    args = sys.argv[1:] if argv is None else argv
+    app = build_app(command_module_names(args))
     try:
         # With standalone_mode=False click *returns* the code of ``typer.Exit(n)``.
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
     except HealthwallError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         sys.exit(exc.exit_code)
