@@ -42,6 +42,7 @@ def open_settings_runtime(settings: ServiceSettings) -> Runtime:
         packs=packs,
         pseudonym_key=settings.pseudonym_key,
         signing_key=settings.signing_key,
+        pickup_days=settings.pickup_days,
     )
 
 

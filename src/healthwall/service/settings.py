@@ -54,6 +54,13 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = Field(
         default=65536, ge=1024, description="Largest accepted request body; larger is a 413."
     )
+    pickup_days: float = Field(
+        default=7.0,
+        gt=0,
+        le=90,
+        description="How long an approved review's release waits for its one-time pickup"
+        " (GET /v1/requests/{id}/release), in days.",
+    )
     access_log: bool = Field(
         default=True,
         description="Log one line per request: method, route template, status, milliseconds"

@@ -124,6 +124,10 @@ class Runtime:
         """A decision by id; a requester sees only its own (else NotFound, revealing nothing)."""
         return self.gateway.get(request_id, requester_id)
 
+    def pickup(self, request_id: str, requester_id: str) -> Disclosure:
+        """The one-time pickup of an approved review's release by the requester that owns it."""
+        return self.gateway.pickup(request_id, requester_id)
+
     def pending_reviews(self) -> list[ReviewItem]:
         """Requests waiting for a privacy officer, oldest first."""
         items = []
@@ -221,6 +225,7 @@ def open_runtime(
     packs: tuple[str, ...] | None = None,
     pseudonym_key: str | None = None,
     signing_key: str | None = None,
+    pickup_days: float = 7.0,
 ) -> Runtime:
     """Open the ledger, gateway, aggregates and credentials of one deployment."""
     if store is not None and not Path(store).exists():
@@ -234,7 +239,10 @@ def open_runtime(
         pseudonym_key=resolve_secret(pseudonym_key, what="pseudonym_key"),
         signing_key=resolve_secret(signing_key, what="signing_key") if signing_key else None,
     )
-    gateway = Gateway(ledger, store, GatewaySettings(jurisdiction=jurisdiction, packs=packs))
+    settings = GatewaySettings(
+        jurisdiction=jurisdiction, packs=packs, pickup_seconds=pickup_days * 86_400.0
+    )
+    gateway = Gateway(ledger, store, settings)
     agg = aggregates.AggregateSettings(
         store=store or Path("missing-store.duckdb"),
         ledger_url=db,

@@ -1,4 +1,5 @@
-"""``POST /v1/requests`` (decide a record request) and ``GET /v1/requests/{id}``.
+"""``POST /v1/requests`` (decide a record request), ``GET /v1/requests/{id}``, and
+``GET /v1/requests/{id}/release`` (the one-time pickup of an approved review's release).
 
 A requester's API key fixes who it is: ``requester.id`` in the body must be the key's principal,
 and a requester reads only its own requests (anyone else's is a 404, never a 403, so the
@@ -63,3 +64,23 @@ async def get_request(
     """One decision; a requester sees only its own (others: 404)."""
     owner = principal.id if principal.role is Role.REQUESTER else None
     return ctx.runtime.get(request_id, owner).to_json()
+
+
+@router.get(
+    "/requests/{request_id}/release",
+    response_model=DecisionWithRelease,
+    responses={**_ERRORS, 404: {"description": "nothing to pick up (or not yours)"}},
+)
+async def pickup_release(
+    request_id: str = Path(min_length=1, max_length=200),
+    principal: Principal = Depends(require_roles(Role.REQUESTER)),
+    ctx: AppContext = Depends(get_context),
+) -> dict[str, Any]:
+    """The released content of a review a privacy officer approved: once, by the requester that
+    made the request, before it expires; recorded in the ledger (Released) before it is sent.
+    Anything else -- another requester's request, not approved, already picked up, expired -- is
+    a 404 like a missing request."""
+    disclosure = await asyncio.to_thread(ctx.runtime.pickup, request_id, principal.id)
+    answer = disclosure.decision.to_json()
+    answer["release"] = disclosure.content
+    return answer
