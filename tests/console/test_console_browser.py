@@ -68,6 +68,8 @@ def _sign_in_by_keyboard(page: object, console: Console, user: str) -> None:
         if p.evaluate("document.activeElement.id") == "user":  # type: ignore[attr-defined]
             break
     assert p.evaluate("document.activeElement.id") == "user"  # type: ignore[attr-defined]
+    outline = p.evaluate("getComputedStyle(document.activeElement).outlineStyle")  # type: ignore[attr-defined]
+    assert outline not in ("", "none")  # a visible keyboard focus style
     p.keyboard.type(user)  # type: ignore[attr-defined]
     p.keyboard.press("Tab")  # type: ignore[attr-defined]
     assert p.evaluate("document.activeElement.id") == "password"  # type: ignore[attr-defined]
@@ -103,6 +105,8 @@ def test_keyboard_sign_in_and_approve_grows_the_ledger(page: object, console: Co
 def test_accounting_lookup_and_print(page: object, console: Console) -> None:
     _sign_in_by_keyboard(page, console, "auditor")
     p: object = page
+    urls: list[str] = []
+    p.context.on("request", lambda r: urls.append(r.url))  # type: ignore[attr-defined]
     p.goto(console.url + "/console/accounting")  # type: ignore[attr-defined]
     p.get_by_label("Patient id").fill(console.patient_id)  # type: ignore[attr-defined]
     p.get_by_role("button", name="Look up").click()  # type: ignore[attr-defined]
@@ -113,6 +117,14 @@ def test_accounting_lookup_and_print(page: object, console: Console) -> None:
     assert not p.locator("header.top").is_visible()  # type: ignore[attr-defined]
     p.emulate_media(media="screen")  # type: ignore[attr-defined]
     _shot(page, "accounting")
+    with p.context.expect_page() as opened:  # type: ignore[attr-defined]
+        p.get_by_role("button", name="Printable page").click()  # type: ignore[attr-defined]
+    printable = opened.value
+    printable.wait_for_selector("#accounting-lines")
+    assert "San Francisco Police Department" in printable.inner_text("#accounting-lines")
+    assert printable.locator("nav").count() == 0
+    _shot(printable, "accounting-print")
+    assert urls and not any(console.patient_id in url for url in urls)
 
 
 def test_transparency_charts_load(page: object, console: Console) -> None:
