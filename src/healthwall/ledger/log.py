@@ -140,7 +140,7 @@ class Ledger:
             return tx.append(entry)
 
     def _load_frontier(self, conn: Connection) -> Frontier:
-        size = _size(conn)
+        size = store.current_size(conn)
         cache = self._cache
         if cache is not None and cache.size == size:
             return Frontier(cache.size, dict(cache.by_level))

@@ -113,7 +113,10 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(IMMEDIATE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # straight to the driver: this runs once per transaction, on the append hot path
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        dbapi.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_schema(engine: Engine) -> None:
@@ -251,3 +254,14 @@ def scan_nodes(conn: Connection) -> Iterator[tuple[int, int, bytes]]:
                 yield int(lvl), int(idx), bytes(h)
     finally:
         cur.close()
+
+
+def current_size(conn: Connection) -> int:
+    """Number of entries (max seq + 1), read through the DB-API cursor (append hot path)."""
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute("SELECT MAX(seq) FROM hw_ledger_entries")
+        row = cur.fetchone()
+    finally:
+        cur.close()
+    return 0 if row is None or row[0] is None else int(row[0]) + 1
