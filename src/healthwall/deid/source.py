@@ -110,14 +110,3 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def joined_relation(claims: str, patients: str, key: str, patient_columns: list[str]) -> str:
-    """Claims joined to their patients on the patient key (claims without a patient kept)."""
-    extra = [c for c in patient_columns if c != key]
-    cols = ", ".join(f"p.{q(c)}" for c in extra)
-    select = f"c.*, {cols}" if cols else "c.*"
-    return (
-        f"SELECT {select} FROM ({claims}) AS c LEFT JOIN ({patients}) AS p"
-        f" ON CAST(c.{q(key)} AS VARCHAR) = CAST(p.{q(key)} AS VARCHAR)"
-    )

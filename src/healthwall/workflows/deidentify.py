@@ -58,7 +58,6 @@ class _Run:
     """State gathered while a request runs."""
 
     con: duckdb.DuckDBPyConnection
-    relation: str
     types: dict[str, str]
     inputs: list[source.Source]
     parts: list[tuple[str, list[str]]]  # each base relation and the columns it contributes
@@ -218,16 +217,15 @@ def _open(req: DeidRequest, spec: DatasetSpec) -> _Run:
     try:
         con.execute(f"SET memory_limit = {lit(MEMORY_LIMIT)}")
         types = source.describe(con, relations[0], inputs[0].label)
-        relation = relations[0]
         parts = [(relations[0], list(types))]
         if req.join_patients is not None:
-            relation, joined = _join(con, relations, inputs, types, spec)
+            joined = _join(con, relations, inputs, types, spec)
             parts.append((relations[1], [c for c in joined if c not in types]))
             types = joined
     except BaseException:
         con.close()
         raise
-    return _Run(con, relation, types, inputs, parts)
+    return _Run(con, types, inputs, parts)
 
 
 def _join(
@@ -236,7 +234,8 @@ def _join(
     inputs: list[source.Source],
     claim_types: dict[str, str],
     spec: DatasetSpec,
-) -> tuple[str, dict[str, str]]:
+) -> dict[str, str]:
+    """Column types of claims joined to patients (the patients' key column appears once)."""
     patient_types = source.describe(con, relations[1], inputs[1].label)
     key = _patient_key(list(claim_types), spec)
     if key is None or key not in patient_types:
@@ -244,8 +243,7 @@ def _join(
     clash = sorted(set(claim_types) & set(patient_types) - {key})
     if clash:
         raise InvalidInput(f"columns in both inputs: {', '.join(clash)}", field=clash[0])
-    relation = source.joined_relation(relations[0], relations[1], key, list(patient_types))
-    return relation, {**claim_types, **{c: t for c, t in patient_types.items() if c != key}}
+    return {**claim_types, **{c: t for c, t in patient_types.items() if c != key}}
 
 
 def _patient_key(columns: list[str], spec: DatasetSpec) -> str | None:
