@@ -14,6 +14,7 @@ and DuckDB's own error messages (which may quote values) are replaced by their c
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +95,13 @@ class RiskRequest:
 def analyze(request: RiskRequest) -> RiskReport:
     """Run the whole analysis and return the aggregate report."""
     request.check()
-    with open_store(None) as engine:
+    with (
+        tempfile.TemporaryDirectory(prefix="healthwall-risk-") as spill,
+        open_store(None) as engine,
+    ):
+        # Spilled hash tables hold quasi-identifier values: keep them in a private directory
+        # that is removed afterwards, never in DuckDB's default ./.tmp of the working directory.
+        engine.execute(f"SET temp_directory = {engine.dialect.literal(spill)}")
         engine.execute("SET enable_progress_bar = false")
         relation = _relation(engine, request.input)
         qi = request.quasi_identifiers
