@@ -102,6 +102,9 @@ def test_budgets_page_lists_the_aggregate_budget(console: Console) -> None:
     assert row, "no budget row for the public-health requester"
     spent = re.findall(r'<td class="num">([0-9.e+-]+)</td>', row.group(0))
     assert float(spent[1]) > 0  # the demo's aggregate spent some of it
+    answers = html[html.index('id="answers"') :]
+    assert re.search(r'href="/console/ledger/entries/\d+"', answers)
+    assert "public-health" in answers and "&epsilon;" in answers
 
 
 def test_transparency_publishes_suppressed_counts_and_charts(console: Console) -> None:

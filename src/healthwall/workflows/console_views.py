@@ -25,7 +25,7 @@ from healthwall.ledger.verifier import (
     parse_public_key,
     verify_entry,
 )
-from healthwall.model.entries import ExtractMade
+from healthwall.model.entries import AggregateAnswered, ExtractMade
 from healthwall.reports.accounting import Accounting, render_accounting_html
 from healthwall.reports.transparency import TransparencyReport, chart_png
 from healthwall.workflows.transparency import build_report
@@ -188,6 +188,11 @@ class LedgerViews:
         """Every bulk extract recorded (released or refused), newest first."""
         found = self.ledger.find(kinds=("extract-made",))
         return [(i, e) for i, e in reversed(found) if isinstance(e, ExtractMade)]
+
+    def aggregates(self, limit: int = 200) -> list[tuple[int, AggregateAnswered]]:
+        """The latest differentially private answers (what each spent), newest first."""
+        found = self.ledger.find(kinds=("aggregate-answered",))
+        return [(i, e) for i, e in reversed(found[-limit:]) if isinstance(e, AggregateAnswered)]
 
     def transparency(self, start: dt.date, end: dt.date) -> TransparencyReport:
         """The suppressed transparency report of ``start`` .. ``end`` (inclusive)."""
