@@ -85,6 +85,7 @@ class LedgerViews:
     _running: threading.Thread | None = None
     _started: float = 0.0
     _charts: dict[tuple[int, dt.date, dt.date, str], bytes] = field(default_factory=dict)
+    _reports: dict[tuple[int, dt.date, dt.date], TransparencyReport] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def size(self) -> int:
@@ -195,8 +196,18 @@ class LedgerViews:
         return [(i, e) for i, e in reversed(found[-limit:]) if isinstance(e, AggregateAnswered)]
 
     def transparency(self, start: dt.date, end: dt.date) -> TransparencyReport:
-        """The suppressed transparency report of ``start`` .. ``end`` (inclusive)."""
-        return build_report(self.ledger, start, end)
+        """The suppressed transparency report of ``start`` .. ``end`` (inclusive); built once
+        per (ledger size, period): building it reads every entry of the period."""
+        key = (self.size(), start, end)
+        with self._lock:
+            cached = self._reports.get(key)
+        if cached is None:
+            cached = build_report(self.ledger, start, end)
+            with self._lock:
+                if len(self._reports) > 16:
+                    self._reports.clear()
+                self._reports[key] = cached
+        return cached
 
     def chart(self, start: dt.date, end: dt.date, table_id: str) -> bytes:
         """The PNG chart of one table of the period's report; cached per ledger size."""
