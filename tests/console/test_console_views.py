@@ -117,6 +117,20 @@ def test_transparency_of_an_empty_period_has_no_charts(tmp_path: Path) -> None:
         assert charted_tables(report) == set()
 
 
+def test_transparency_report_is_reused_until_its_ttl(tmp_path: Path) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    with _ledger(tmp_path) as ledger:
+        _fill(ledger, 4)
+        reusing, fresh = LedgerViews(ledger), LedgerViews(ledger, report_ttl=0.0)
+        first = reusing.transparency(today, today)
+        assert fresh.transparency(today, today).ledger_size == first.ledger_size == 4
+        _fill(ledger, 2)
+        assert reusing.transparency(today, today) is first  # within the TTL: reused
+        assert fresh.transparency(today, today).ledger_size == 6  # TTL 0: rebuilt on growth
+        rebuilt = fresh.transparency(today, today)
+        assert fresh.transparency(today, today) is rebuilt  # same size: not rebuilt
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.sampled_from("abcdefgh"), st.integers(0, 40), max_size=8))
 def test_a_chart_only_for_tables_with_a_published_count(counts: dict[str, int]) -> None:
