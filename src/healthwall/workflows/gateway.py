@@ -386,7 +386,7 @@ class Gateway(ReviewMixin):
         assert self.store is not None
         if self._columns is None:
             with self._store_lock:
-                self._columns = release.store_columns(self.store)
+                self._columns = release.store_columns(self._cursor())
         return self._columns
 
     def _fetch(self, patient_id: str, decision: Decision) -> dict[str, Any]:

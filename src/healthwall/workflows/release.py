@@ -223,7 +223,7 @@ def match_many(
         )
         params: list[Any] = [[wanted[i][0][k] for i in members] for k in keys]
         params.append(members)
-        for row in store.query_arrow(sql, params).to_pylist():
+        for row in _query(store, sql, params):
             i = row.pop("hw_i")
             own = set(wanted[i][1])
             out[i].append({k: _plain(v) for k, v in row.items() if k == "pid" or k in own})
@@ -292,7 +292,17 @@ def _claim_rows_of(
         f" WHERE {' AND '.join(where)} ORDER BY hw_pid{order}"
     )
     out: dict[str, list[dict[str, Any]]] = {}
-    for row in store.query_arrow(sql, params).to_pylist():
+    for row in _query(store, sql, params):
         pid = row.pop("hw_pid")
         out.setdefault(pid, []).append({k: _plain(v) for k, v in row.items()})
     return out
+
+
+def _query(store: Store, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Rows as dicts. On DuckDB through ``execute``/``fetchall`` (a prepared statement, no
+    relation or Arrow round trip: about a quarter of the cost for the small queries of a batch)."""
+    if isinstance(store, DuckDBEngine):
+        cursor = store.con.execute(sql, params)
+        names = [d[0] for d in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return list(store.query_arrow(sql, params).to_pylist())
