@@ -257,25 +257,32 @@ def fetch_many(
             else:
                 content[element.value] = None  # not held by the custodian store
         contents.append(content)
+    by_labels: dict[tuple[Label, ...], list[tuple[Element, list[int]]]] = {}
     for (element, labels), members in groups.items():
-        pids = sorted({wanted[i][0] for i in members})
-        rows = _claim_rows_of(store, pids, element, labels, columns["claims"])
-        for i in members:
-            contents[i][element.value] = rows.get(wanted[i][0], [])
+        by_labels.setdefault(labels, []).append((element, members))
+    for labels, grouped in by_labels.items():
+        pids = sorted({wanted[i][0] for _, members in grouped for i in members})
+        rows = _claim_rows_of(store, pids, [e for e, _ in grouped], labels, columns["claims"])
+        for element, members in grouped:
+            for i in members:
+                contents[i][element.value] = rows[element].get(wanted[i][0], [])
     return contents
 
 
 def _claim_rows_of(
     store: Store,
     patient_ids: list[str],
-    element: Element,
+    elements: Sequence[Element],
     withheld_labels: Sequence[Label],
     have: frozenset[str],
-) -> dict[str, list[dict[str, Any]]]:
-    """Claim rows of ``element`` for several patients, by patient (same filters as one)."""
-    columns, row_filter = CLAIM_COLUMNS[element]
-    cols = [c for c in columns if c in have]
-    select = "".join(f", {store.dialect.quote(c)}" for c in cols)
+) -> dict[Element, dict[str, list[dict[str, Any]]]]:
+    """Claim rows of several clinical elements for several patients in ONE query (same columns
+    and filters as :func:`fetch`): ``{element: {patient_id: rows}}``."""
+    q = store.dialect.quote
+    cols = sorted({c for e in elements for c in CLAIM_COLUMNS[e][0] if c in have})
+    flags = "".join(
+        f", ({CLAIM_COLUMNS[e][1] or 'TRUE'}) AS hw_f{n}" for n, e in enumerate(elements)
+    )
     where = ["CAST(patient_id AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))"]
     params: list[Any] = [patient_ids]
     if withheld_labels:
@@ -284,17 +291,20 @@ def _claim_rows_of(
             " ?::VARCHAR[])"
         )
         params.append([lbl.value for lbl in withheld_labels])
-    if row_filter:
-        where.append(row_filter)
+    select = "".join(f", {q(c)}" for c in cols)
     order = ", service_date" if "service_date" in cols else ""
     sql = (
-        f"SELECT CAST(patient_id AS VARCHAR) AS hw_pid{select} FROM claims"
+        f"SELECT CAST(patient_id AS VARCHAR) AS hw_pid{select}{flags} FROM claims"
         f" WHERE {' AND '.join(where)} ORDER BY hw_pid{order}"
     )
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[Element, dict[str, list[dict[str, Any]]]] = {e: {} for e in elements}
+    own = {e: [c for c in CLAIM_COLUMNS[e][0] if c in have] for e in elements}
     for row in _query(store, sql, params):
-        pid = row.pop("hw_pid")
-        out.setdefault(pid, []).append({k: _plain(v) for k, v in row.items()})
+        pid = row["hw_pid"]
+        for n, element in enumerate(elements):
+            if row[f"hw_f{n}"]:
+                values = {c: _plain(row[c]) for c in own[element]}
+                out[element].setdefault(pid, []).append(values)
     return out
 
 
