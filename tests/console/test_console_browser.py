@@ -100,6 +100,7 @@ def test_keyboard_sign_in_and_approve_grows_the_ledger(page: object, console: Co
     p.locator("td.num a").first.click()  # type: ignore[attr-defined]
     p.wait_for_url(re.compile(r".*/console/ledger/entries/\d+$"))  # type: ignore[attr-defined]
     assert p.locator("#proof-status .ok").inner_text() == "checked"  # type: ignore[attr-defined]
+    _shot(page, "ledger-entry")
 
 
 def test_accounting_lookup_and_print(page: object, console: Console) -> None:
