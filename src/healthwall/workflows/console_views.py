@@ -202,9 +202,9 @@ class LedgerViews:
     def transparency(self, start: dt.date, end: dt.date) -> TransparencyReport:
         """The suppressed transparency report of ``start`` .. ``end`` (inclusive).
 
-        Building it reads every entry of the period (10-24 s per 100,000 entries in bench/console.py), so a
-        report is reused for ``report_ttl`` seconds even if the ledger grew meanwhile; the page
-        shows the ledger size it covers.
+        Building it reads every entry of the period (10-24 s per 100,000 entries in
+        bench/console.py), so a report is reused for ``report_ttl`` seconds even if the ledger
+        grew meanwhile; the page shows the ledger size it covers.
         """
         now = time.monotonic()
         with self._lock:
