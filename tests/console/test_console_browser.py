@@ -48,10 +48,13 @@ def browser(require: Callable[[bool, str], None]) -> Iterator[object]:
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     context.set_default_timeout(20_000)
+    errors: list[str] = []  # CSP violations and script errors show up as console errors
+    context.on("console", lambda m: errors.append(m.type) if m.type == "error" else None)
     try:
         yield context.new_page()
     finally:
         context.close()
+    assert not errors, f"{len(errors)} browser console error(s)"
 
 
 def _shot(page: object, name: str) -> None:
