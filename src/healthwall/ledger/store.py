@@ -104,9 +104,9 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL may wait for a lock
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages stay cached as it grows
         cur.close()
 
@@ -120,8 +120,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the tables and the append-only triggers if they do not exist yet."""
-    with engine.connect() as conn, conn.begin():
+    """Create the tables and the append-only triggers if they do not exist yet.
+
+    On SQLite the transaction is ``BEGIN IMMEDIATE`` so processes opening a new ledger file at the
+    same moment queue on the write lock instead of failing with "database is locked".
+    """
+    with engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
         metadata.create_all(conn)
