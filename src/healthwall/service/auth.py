@@ -12,6 +12,7 @@ exists, uses a signed double-submit token.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hashlib
@@ -41,16 +42,24 @@ def _bearer(request: Request) -> str:
     raise Unauthorized("an API key is required (Authorization: Bearer KEY)", field="authorization")
 
 
-def api_principal(request: Request, ctx: AppContext = Depends(get_context)) -> Principal:
-    """FastAPI dependency: the principal of the request's API key."""
-    return ctx.principal_for_key(_bearer(request))
+async def api_principal(request: Request, ctx: AppContext = Depends(get_context)) -> Principal:
+    """FastAPI dependency: the principal of the request's API key.
+
+    Async, so a cached key (the common case) costs no hop to the thread pool; a key not seen in
+    the last 30 s is checked against the database off the event loop.
+    """
+    key = _bearer(request)
+    cached = ctx.cached_principal(key)
+    if cached is not None:
+        return cached
+    return await asyncio.to_thread(ctx.principal_for_key, key)
 
 
-def require_roles(*roles: Role) -> Callable[..., Principal]:
-    """A dependency admitting only API callers with one of ``roles``."""
+def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting only API callers with one of ``roles`` (async: no thread hop)."""
     allowed = frozenset(roles)
 
-    def dependency(principal: Principal = Depends(api_principal)) -> Principal:
+    async def dependency(principal: Principal = Depends(api_principal)) -> Principal:
         if principal.role not in allowed:
             raise Forbidden("this route needs another role", field="role")
         return principal

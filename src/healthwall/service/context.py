@@ -37,13 +37,21 @@ class AppContext:
     def credentials(self) -> CredentialStore:
         return self.runtime.credentials
 
-    def principal_for_key(self, key: str) -> Principal:
-        """The owner of an API key; cached for 30 s so a hot client costs no database read."""
-        now = time.monotonic()
+    def cached_principal(self, key: str) -> Principal | None:
+        """The owner of an API key if it was checked in the last 30 s (no I/O), else None."""
         digest = hashlib.sha256(key.encode()).hexdigest()  # raw keys are not kept in memory
         cached = self._key_cache.get(digest)
-        if cached is not None and cached[1] > now:
+        if cached is not None and cached[1] > time.monotonic():
             return cached[0]
+        return None
+
+    def principal_for_key(self, key: str) -> Principal:
+        """The owner of an API key; cached for 30 s so a hot client costs no database read."""
+        cached = self.cached_principal(key)
+        if cached is not None:
+            return cached
+        now = time.monotonic()
+        digest = hashlib.sha256(key.encode()).hexdigest()
         principal = self.credentials.authenticate_key(key)
         if len(self._key_cache) > 10_000:
             self._key_cache.clear()
@@ -65,7 +73,7 @@ def build_context(settings: ServiceSettings, runtime: Runtime) -> AppContext:
     return AppContext(settings=settings, runtime=runtime, templates=templates, session_key=key)
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     """FastAPI dependency: the app's context."""
     ctx: AppContext = request.app.state.ctx
     return ctx

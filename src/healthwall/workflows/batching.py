@@ -106,3 +106,111 @@ class GroupCommitter(Generic[T]):
                 future.set_exception(result)
             else:
                 future.set_result(result)
+
+
+P = TypeVar("P")
+
+
+class PipelinedCommitter(Generic[P, T]):
+    """Two stages on two threads, so preparing and committing overlap and batches grow with load.
+
+    The *prepare* thread takes every queued request (up to ``max_batch``) and runs
+    ``prepare(requests)`` (policy, store lookups: no transaction). The *record* thread takes every
+    prepared batch waiting and runs ``record(prepared)`` on all of them at once: ONE ledger
+    transaction, one fsync. Each caller's future is resolved only after that commit returned, so
+    every answer is durable before it is sent. Per-request failures come back in place
+    (``Exception`` items); a failure of a whole stage fails exactly the requests of that stage.
+    """
+
+    def __init__(
+        self,
+        prepare: Callable[[Sequence[Request]], Sequence[P | Exception]],
+        record: Callable[[Sequence[P | Exception]], Sequence[T | Exception]],
+        max_batch: int = 256,
+    ) -> None:
+        self._prepare, self._record, self._max = prepare, record, max_batch
+        self._incoming: queue.SimpleQueue[tuple[Request, Future[T]] | None] = queue.SimpleQueue()
+        self._prepared: queue.SimpleQueue[tuple[list[P | Exception], list[Future[T]]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._threads = [
+            threading.Thread(target=self._prepare_loop, name="hw-prepare", daemon=True),
+            threading.Thread(target=self._record_loop, name="hw-record", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, request: Request) -> Future[T]:
+        future: Future[T] = Future()
+        self._incoming.put((request, future))
+        return future
+
+    def close(self) -> None:
+        self._incoming.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def _prepare_loop(self) -> None:
+        while True:
+            batch = _drain(self._incoming, self._max)
+            if batch is None:
+                self._prepared.put(None)
+                return
+            futures = [f for _, f in batch]
+            try:
+                prepared = list(self._prepare([r for r, _ in batch]))
+                if len(prepared) != len(batch):
+                    raise RuntimeError("prepare returned a result per request")
+            except Exception as exc:  # the callers get it
+                for future in futures:
+                    future.set_exception(exc)
+                continue
+            self._prepared.put((prepared, futures))
+
+    def _record_loop(self) -> None:
+        while True:
+            ready = _drain(self._prepared, 1 << 30)
+            if ready is None:
+                return
+            prepared = [p for items, _ in ready for p in items]
+            futures = [f for _, fs in ready for f in fs]
+            _settle(futures, self._record, prepared)
+
+
+def _drain(q: queue.SimpleQueue[T | None], limit: int) -> list[T] | None:
+    """Block for one item, then take what else is waiting (up to ``limit``); None: stop."""
+    first = q.get()
+    if first is None:
+        return None
+    items = [first]
+    while len(items) < limit:
+        try:
+            item = q.get_nowait()
+        except queue.Empty:
+            break
+        if item is None:
+            q.put(None)  # stop after this batch
+            break
+        items.append(item)
+    return items
+
+
+def _settle(
+    futures: list[Future[T]],
+    record: Callable[[Sequence[P | Exception]], Sequence[T | Exception]],
+    prepared: list[P | Exception],
+) -> None:
+    """Record the prepared batch and resolve each caller's future (after the commit)."""
+    try:
+        results = record(prepared)
+        if len(results) != len(futures):
+            raise RuntimeError("record returned a result per request")
+    except Exception as exc:  # nothing recorded: all callers get it
+        for future in futures:
+            future.set_exception(exc)
+        return
+    for future, result in zip(futures, results, strict=True):
+        if isinstance(result, Exception):
+            future.set_exception(result)
+        else:
+            future.set_result(result)

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from healthwall.errors import ConfigError
+from healthwall.errors import ConfigError, HealthwallError, InvalidInput
 from healthwall.ledger.log import Ledger
 from healthwall.model.aggregate import AggregateResult, BudgetState
 from healthwall.model.decision import Decision
@@ -32,9 +32,9 @@ from healthwall.model.request import Request
 from healthwall.secrets import resolve_secret
 from healthwall.workflows import aggregates
 from healthwall.workflows.accounting import accounting_for
-from healthwall.workflows.batching import GroupCommitter
+from healthwall.workflows.batching import PipelinedCommitter
 from healthwall.workflows.credentials import CredentialStore
-from healthwall.workflows.gateway import Disclosure, Gateway, GatewaySettings
+from healthwall.workflows.gateway import Disclosure, Gateway, GatewaySettings, Prepared
 
 APP_FACTORY = "healthwall.service.app:create_app_from_env"
 
@@ -104,7 +104,7 @@ class Runtime:
     credentials: CredentialStore
     aggregate_settings: aggregates.AggregateSettings
     jurisdiction: str
-    submitter: GroupCommitter[Disclosure] | None = None
+    submitter: PipelinedCommitter[Prepared | HealthwallError, Disclosure] | None = None
 
     def __post_init__(self) -> None:
         if self.submitter is None:
@@ -181,17 +181,26 @@ class Runtime:
         self.ledger.close()
 
 
-def _submitter(gateway: Gateway) -> GroupCommitter[Disclosure]:
-    """Group commit: concurrent requests share one ledger transaction (one durable commit).
+def _submitter(gateway: Gateway) -> PipelinedCommitter[Prepared | HealthwallError, Disclosure]:
+    """Pipelined group commit: one thread prepares batches (policy, store), one records them
+    (every batch waiting in ONE ledger transaction, one durable commit), overlapping.
 
-    ``Gateway.submit_each`` answers each request in place (a reused ``request_id`` fails only
-    that request), and records the others in one transaction.
+    Each request is answered in place: a reused ``request_id`` fails only that request.
     """
 
-    def submit_many(requests: Sequence[Request]) -> list[Disclosure | Exception]:
-        return list(gateway.submit_each(requests))
+    def prepare(requests: Sequence[Request]) -> list[Prepared | HealthwallError | Exception]:
+        return list(gateway.prepare_many(requests))
 
-    return GroupCommitter(submit_many)
+    def record(
+        prepared: Sequence[Prepared | HealthwallError | Exception],
+    ) -> list[Disclosure | HealthwallError | Exception]:
+        items = [
+            p if isinstance(p, Prepared | HealthwallError) else InvalidInput("not prepared")
+            for p in prepared
+        ]
+        return list(gateway.record_many(items))
+
+    return PipelinedCommitter(prepare, record)
 
 
 @dataclass(frozen=True)
