@@ -9,6 +9,7 @@ went in and out and the verifier's verdict on the output. Nothing here carries a
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -29,6 +30,7 @@ class Treatment(StrEnum):
     BIRTH_YEAR = "birth-year"  # date -> year, NULL when the year reveals an age over 89
     AGE_90 = "age-90"  # ages over 89 -> "90+"
     DATE_SHIFT = "date-shift"  # per-patient keyed shift within +-N days (limited data set)
+    GENERALIZE = "generalize"  # expert profile: generalized to the searched level (or kept)
 
 
 class ColumnTreatment(BaseModel):
@@ -114,3 +116,5 @@ class DeidReport(BaseModel):
     columns: list[ColumnTreatment]
     counts: list[ColumnCounts]
     verification: VerificationResult
+    # expert profile only: threshold, chosen levels, risk before/after, suppression, method
+    expert: dict[str, Any] | None = None

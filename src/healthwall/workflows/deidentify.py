@@ -51,6 +51,15 @@ class DeidRequest:
     join_patients: str | None = None
     date_shift_days: int | None = None
     reference_date: date | None = None
+    # expert profile only (see healthwall.workflows.deid_expert)
+    max_risk: float | None = None
+    suppression: float | None = None
+    k: int | None = None
+    hierarchies: Path | None = None
+
+
+EXPERT = "expert"
+_EXPERT_OPTIONS = ("max_risk", "suppression", "k", "hierarchies")
 
 
 @dataclass
@@ -69,6 +78,13 @@ def _noop(step: str) -> None:
 
 def deidentify(req: DeidRequest, progress: Progress = _noop) -> DeidReport:
     """Run one extract; returns its report (also written to ``req.report`` when given)."""
+    if req.profile == EXPERT:
+        from healthwall.workflows.deid_expert import deidentify_expert
+
+        return deidentify_expert(req, progress)
+    for option in _EXPERT_OPTIONS:
+        if getattr(req, option) is not None:
+            raise ConfigError(f"{option} applies only to --profile {EXPERT}", field=option)
     profile = profiles.get_profile(req.profile)
     table = zip3_table(req.zip_table)
     out_fmt = source.file_format(req.output)

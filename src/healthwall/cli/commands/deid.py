@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
     def deidentify(
         input: str = typer.Argument(..., help="CSV/Parquet file, or store:PATH#table"),
         out: Path = typer.Option(..., "--out", help="output file (.parquet or .csv)"),
-        profile: str = typer.Option("safe-harbor", help="safe-harbor or limited-data-set"),
+        profile: str = typer.Option("safe-harbor", help="safe-harbor, limited-data-set or expert"),
         recipient: str | None = typer.Option(
             None, help="recipient name (pseudonyms per recipient)"
         ),
@@ -59,6 +59,16 @@ def register(app: typer.Typer) -> None:
         reference_date: str | None = typer.Option(
             None, help="date at which ages are computed (default today)"
         ),
+        max_risk: float | None = typer.Option(
+            None, help="expert: highest prosecutor risk (default 0.05; 0.09 under a DUA)"
+        ),
+        suppression: float | None = typer.Option(
+            None, help="expert: largest fraction of patients suppressed (default 0.04)"
+        ),
+        k: int | None = typer.Option(None, "--k", help="expert: also k-anonymity (risk <= 1/k)"),
+        hierarchies: Path | None = typer.Option(
+            None, help="expert: directory of ARX hierarchy CSVs (else built from kinds)"
+        ),
     ) -> None:
         """De-identify a file or store table into a Parquet/CSV extract with a report."""
         request = wf.DeidRequest(
@@ -73,6 +83,10 @@ def register(app: typer.Typer) -> None:
             join_patients=join_patients,
             date_shift_days=date_shift_days,
             reference_date=_reference(reference_date),
+            max_risk=max_risk,
+            suppression=suppression,
+            k=k,
+            hierarchies=hierarchies,
         )
         console = Console(stderr=True)
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
@@ -82,9 +96,17 @@ def register(app: typer.Typer) -> None:
                 request, progress=lambda step: bar.update(task, description=step)
             )
         typer.echo(
-            f"{result.profile}: {result.rows_in} rows -> {out} "
+            f"{result.profile}: {result.rows_in} rows -> {result.rows_out} rows in {out} "
             f"({len(result.columns)} columns, verification passed)"
         )
+        if result.expert is not None:
+            e = result.expert
+            levels = ", ".join(f"{q}={lv}" for q, lv in zip(e["qi"], e["levels"], strict=True))
+            typer.echo(
+                f"levels: {levels}; highest risk {e['risk_before']['prosecutor_highest']:.4g}"
+                f" -> {e['risk_after']['prosecutor_highest']:.4g} (threshold {e['threshold']:g});"
+                f" {e['suppressed']} {e['risk_unit']} suppressed"
+            )
 
     @app.command("verify-safe-harbor")
     def verify_safe_harbor(
