@@ -223,16 +223,28 @@ class NodeTable:
     def _dense(
         self, levels: tuple[int, ...], cols: list[IntArray], radices: list[int], q: int
     ) -> NodeTable:
-        """Group by counting into a dense array of all combinations (small key spaces)."""
+        """Group by counting into a dense array of all combinations (small key spaces).
+
+        The mixed-radix key is built by in-place multiply-add, cheaper than
+        ``ravel_multi_index`` with its bounds checks (codes are in range by construction).
+        """
         dims = tuple(max(r, 1) for r in radices)
-        key = (
-            np.ravel_multi_index(tuple(cols), dims)
-            if cols
-            else np.zeros(len(self.counts), np.int64)
-        )
-        total = np.bincount(key, weights=self.counts, minlength=int(np.prod(dims)))
+        span = int(np.prod(dims, dtype=np.int64))
+        key = _mixed_key(cols, dims, len(self.counts))
+        total = np.bincount(key, weights=self.counts, minlength=span)
         present = np.flatnonzero(total)
         return self._keyed(levels, present.astype(np.int64), total[present], dims, q)
+
+
+def _mixed_key(cols: Sequence[IntArray], dims: Sequence[int], rows: int) -> IntArray:
+    """One mixed-radix integer per row: ``((c0 * d1 + c1) * d2 + c2) ...``."""
+    if not cols:
+        return np.zeros(rows, dtype=np.int64)
+    key = cols[0].astype(np.int64)
+    for col, radix in zip(cols[1:], dims[1:], strict=True):
+        key *= radix
+        key += col
+    return key
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ two passes only makes the released class larger.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,10 +160,25 @@ def output_class_sizes(
 
 
 def _copy(con: duckdb.DuckDBPyConnection, sql: str, out: Path) -> int:
-    """Atomic COPY through the engine seam (temporary file + rename)."""
-    from healthwall.engine.duckdb import DuckDBEngine
+    """Atomic COPY: a temporary file in the destination directory, renamed into place.
 
+    The same contract as the engine's ``copy_to`` (Parquet with zstd, CSV with a header), done
+    here so the anonymize command does not import the engine package (and pyarrow with it).
+    """
     name = out.name.lower()
     if not name.endswith((".parquet", ".pq", ".csv")):
         raise InvalidInput(f"{out.name}: the output must end in .csv or .parquet", field="out")
-    return DuckDBEngine(con, None).copy_to(sql, out)
+    options = (
+        "FORMAT csv, HEADER true" if name.endswith(".csv") else "FORMAT parquet, COMPRESSION zstd"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    literal = "'" + tmp_name.replace("'", "''") + "'"
+    try:
+        row = con.execute(f"COPY ({sql}) TO {literal} ({options})").fetchone()
+        os.replace(tmp_name, out)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return int(row[0]) if row else 0
