@@ -6,8 +6,9 @@ In the same run, on the same Parquet file:
   counting the classes, in a fresh in-process connection (the least any analysis must do);
 * ``whole_process_s``: the whole ``healthwall risk INPUT --qi ... --sampling-fraction 0.1 --json``
   process (interpreter start, imports, the GROUP BY, the histogram, every risk model and the
-  attribute analysis), once per ``--max-combination`` setting (0 = no attribute analysis; 2 =
-  the default: 36 combinations of 8 columns; 3: 92 combinations).
+  attribute analysis), once per ``--max-combination`` setting (0 = no attribute analysis; 1 =
+  what the automatic default chooses at this size: the 8 single columns; 2: 36 combinations;
+  3: 92 combinations).
 
 Target (issue 5): at most 10 s whole process for 10M rows x 8 quasi-identifiers.
 

@@ -10,7 +10,7 @@ import pytest
 
 from healthwall.cli.main import main
 from healthwall.errors import InvalidInput, NotFound
-from healthwall.workflows.risk import RiskRequest, analyze
+from healthwall.workflows.risk import RiskRequest, analyze, combination_size
 
 # ARX's TestRiskQuasiIdentifiers table, with made-up names (must never appear in any output).
 ROWS = [
@@ -239,3 +239,12 @@ def test_data_outside_the_population_is_refused(tmp_path: Path, csv_path: Path) 
     population.write_text("sex\nFemale\nFemale\nFemale\n", encoding="utf-8")  # no Male
     with pytest.raises(InvalidInput, match="subset of the population"):
         analyze(RiskRequest(str(csv_path), ("sex",), population=str(population)))
+
+
+def test_automatic_combination_size() -> None:
+    assert combination_size(None, 9, 30162) == 3  # Adult: every triple (129 combinations)
+    assert combination_size(None, 8, 10_000_000) == 1  # 8 columns of 10M rows: singles only
+    assert combination_size(None, 8, 1_000_000) == 3
+    assert combination_size(None, 8, 2_000_000) == 2
+    assert combination_size(None, 2, 10**9) == 1  # never fewer than the single columns
+    assert combination_size(0, 8, 10) == 0 and combination_size(5, 8, 10**9) == 5

@@ -70,10 +70,10 @@ def register(app: typer.Typer) -> None:
         threshold: float = typer.Option(
             wf.DEFAULT_THRESHOLD, "--threshold", help="a record is at risk above this probability"
         ),
-        max_combination: int = typer.Option(
-            wf.DEFAULT_MAX_COMBINATION,
+        max_combination: int | None = typer.Option(
+            None,
             "--max-combination",
-            help="largest attribute combination analysed (0: none)",
+            help="largest attribute combination analysed (0: none; default: automatic)",
         ),
         as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
     ) -> None:
