@@ -154,3 +154,27 @@ def test_csv_input_gives_the_same_levels_as_parquet(
     assert pq.expert is not None and csv.expert is not None
     assert pq.expert["levels"] == csv.expert["levels"]
     assert pq.expert["suppressed"] == csv.expert["suppressed"]
+
+
+def test_claims_without_a_patient_do_not_coarsen_the_hierarchies(joined, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    req, report = joined
+    orphans = tmp_path / "orphans.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT * REPLACE (CASE WHEN patient_id IN ('P000001', 'P000002') THEN 'X'"
+        f" || patient_id ELSE patient_id END AS patient_id) FROM '{req.input}') TO '{orphans}'"
+    )
+    con.close()
+    again = deidentify(
+        _request(tmp_path, orphans, Path(req.join_patients), None, out="orphans-out.parquet")
+    )
+    assert again.expert is not None and report.expert is not None
+    assert again.expert["levels"] == report.expert["levels"]
+    assert min(_line_classes(again.output, QI)) >= 20  # lines: at least the patients
+
+
+def _line_classes(path: str, qi: list[str]) -> list[int]:
+    con = duckdb.connect()
+    rows = con.execute(f"SELECT count(*) FROM '{path}' GROUP BY {', '.join(qi)}").fetchall()
+    con.close()
+    return [int(r[0]) for r in rows]

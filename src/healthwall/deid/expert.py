@@ -59,6 +59,23 @@ def hierarchy_for(
             return load_hierarchy(find_hierarchy_file(directory, column), column)
         except NotFound:
             pass
+    present = [v for v in values if v != ""]
+    if present and len(present) < len(values):
+        return _with_missing(_built(column, kind, present))
+    return _built(column, kind, values)
+
+
+def _with_missing(hierarchy: Hierarchy) -> Hierarchy:
+    """Add the missing value ('' -- NULL in the data) as its own label below the top, so one
+    missing value does not force a date or ZIP hierarchy down to value-or-``*``."""
+    height = hierarchy.height
+    row = ("",) * (height - 1) + (hierarchy.rows[0][-1],)
+    built = Hierarchy(column=hierarchy.column, rows=(*hierarchy.rows, row), source="builder")
+    built.validate()
+    return built
+
+
+def _built(column: str, kind: IdentifierKind | None, values: Sequence[str]) -> Hierarchy:
     if kind is K.ZIP and len({len(v) for v in values}) == 1:
         return hb.digit_mask(column, values)
     if kind in (K.BIRTH_DATE, K.DATE) and _all_dates(values):
