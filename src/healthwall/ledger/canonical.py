@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import rfc8785
 
 from healthwall.errors import IntegrityError
@@ -18,9 +19,10 @@ from healthwall.model.entries import LedgerEntry, parse_entry
 SEQ = "seq"
 
 #: Entry kinds whose JSON holds only strings, small integers, booleans, nulls, lists and objects
-#: with fixed ASCII keys (no floats, no caller-chosen keys). For these, Python's sorted compact
-#: ``json.dumps`` is byte-identical to RFC 8785 (same escapes, same key order), and about ten
-#: times faster than the general serializer; tests/ledger checks the identity with hypothesis.
+#: with fixed ASCII keys (no floats, no caller-chosen keys). For these, ``orjson`` with sorted keys
+#: is byte-identical to RFC 8785 (same escapes, same key order, UTF-8 output), and about ten times
+#: faster than Python's ``json`` and far faster than the general serializer; tests/ledger checks
+#: the identity with hypothesis against the ``rfc8785`` package.
 FAST_KINDS = frozenset(
     {
         "request-received",
@@ -39,13 +41,20 @@ def canonical(obj: Any) -> bytes:
     return rfc8785.dumps(obj)
 
 
-#: One encoder, built once (``json.dumps`` with options builds a new one per call).
-_FAST = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+#: Sorted keys; integers beyond 2**53 - 1 rejected (RFC 8785 numbers are IEEE doubles).
+_FAST_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 
 
 def fast_canonical(obj: Any) -> bytes:
-    """RFC 8785 bytes for JSON without floats and with BMP-only keys (see ``FAST_KINDS``)."""
-    return _FAST.encode(obj).encode("utf-8")
+    """RFC 8785 bytes for JSON without floats and with BMP-only keys (see ``FAST_KINDS``).
+
+    Values orjson refuses (lone surrogates, integers outside the exact double range, non-string
+    keys) go to the general serializer, which raises or encodes them exactly as RFC 8785 says.
+    """
+    try:
+        return orjson.dumps(obj, option=_FAST_OPTS)
+    except orjson.JSONEncodeError:
+        return canonical(obj)
 
 
 def leaf_bytes(entry: LedgerEntry, seq: int) -> bytes:

@@ -14,6 +14,7 @@ the ledger be handed to an outside auditor.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
@@ -30,8 +31,22 @@ ORAL_SUSPENSION_DAYS = 30
 
 
 def utc_now() -> str:
-    """The current time as the ledger writes it: ISO 8601, UTC, microseconds, ``Z``."""
-    return format_utc(dt.datetime.now(dt.UTC))
+    """The current time as the ledger writes it: ISO 8601, UTC, microseconds, ``Z``.
+
+    Same string as ``format_utc(now)``; runs once per ledger entry, so the ``YYYY-MM-DDTHH:MM:SS``
+    part is formatted once per second and reused (strftime per call was a tenth of an append).
+    """
+    global _SECOND
+    sec, micro = divmod(time.time_ns() // 1000, 1_000_000)
+    cached = _SECOND
+    if cached[0] != sec:
+        stamp = dt.datetime.fromtimestamp(sec, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        cached = _SECOND = (sec, stamp)
+    return f"{cached[1]}.{micro:06d}Z"
+
+
+#: (unix second, its formatted prefix) of the last ``utc_now`` call.
+_SECOND: tuple[int, str] = (-1, "")
 
 
 def format_utc(value: dt.datetime) -> str:
