@@ -280,9 +280,12 @@ def write_results(
         "",
         "Reading: baseline B is what the HTTP layer (uvicorn, FastAPI, auth, headers, access log)"
         " can carry; baseline A is the gateway's own rate (policy, exact match and fetch in the"
-        " DuckDB store, sweep checks, the durable ledger commit) without HTTP. Concurrent HTTP"
-        " requests are group-committed (Gateway.submit_many, one transaction per batch), so the"
-        " fsync is shared; the per-decision work before the commit runs one request at a time.",
+        " DuckDB store, sweep checks, the durable ledger commit) one request per transaction"
+        " without HTTP. Through HTTP, requests are pipelined: one thread prepares each waiting"
+        " batch set-based (Gateway.prepare_many: policy, one DuckDB join per identifier shape,"
+        " one claims query), one records every prepared batch in ONE ledger transaction"
+        " (Gateway.record_many: in-memory sweep windows, one append, one durable commit), and"
+        " each response is sent after its commit.",
         "",
     ]
     (RESULTS / "http.md").write_text("\n".join(md))
