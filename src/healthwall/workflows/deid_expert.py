@@ -22,6 +22,7 @@ verify it with the direct-identifier rules, then rename it into place and write 
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from healthwall.deid import detect, expert, profiles, pseudonym, source
 from healthwall.deid.histogram import quote
 from healthwall.deid.recoding import output_class_sizes, write_output
 from healthwall.deid.search import search
-from healthwall.deid.sql import is_temporal
+from healthwall.deid.sql import is_temporal, lit
 from healthwall.deid.verify import describe_findings, verify_file
 from healthwall.deid.zip3 import zip3_table
 from healthwall.errors import ConfigError, InvalidInput, Refused
@@ -110,11 +111,13 @@ def deidentify_expert(req: base.DeidRequest, progress: base.Progress) -> DeidRep
     progress("reading the spec and the input")
     spec = base._load_spec(req.spec)
     run = base._open(req, spec)
-    try:
-        job = _prepare(run, req, spec, params, key, progress)
-        report = _search_write_release(job, progress)
-    finally:
-        run.con.close()
+    with tempfile.TemporaryDirectory(prefix="healthwall-spill-") as spill:
+        try:  # the staging table may spill; the connection closes before the directory goes
+            run.con.execute(f"SET temp_directory = {lit(spill)}")
+            job = _prepare(run, req, spec, params, key, progress)
+            report = _search_write_release(job, progress)
+        finally:
+            run.con.close()
     if req.report is not None:
         progress("writing the report")
         write_report(report, req.report)
