@@ -82,3 +82,9 @@ def test_cli_runs_and_names_a_bad_option(
 def _cli(args: list[str]) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "healthwall.cli.main", *args]
     return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def test_unknown_profile_lists_expert(tmp_path: Path, patients_file: Make) -> None:
+    with pytest.raises(ConfigError) as info:
+        deidentify(_req(tmp_path, patients_file(n=10), profile="expret"))
+    assert info.value.field == "profile" and "expert" in str(info.value)

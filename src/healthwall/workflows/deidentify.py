@@ -82,6 +82,9 @@ def deidentify(req: DeidRequest, progress: Progress = _noop) -> DeidReport:
         from healthwall.workflows.deid_expert import deidentify_expert
 
         return deidentify_expert(req, progress)
+    if req.profile not in profiles.profile_names():
+        known = ", ".join(sorted([*profiles.profile_names(), EXPERT]))
+        raise ConfigError(f"profile {req.profile!r} is unknown (known: {known})", field="profile")
     for option in _EXPERT_OPTIONS:
         if getattr(req, option) is not None:
             raise ConfigError(f"{option} applies only to --profile {EXPERT}", field=option)
