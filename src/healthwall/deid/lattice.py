@@ -24,6 +24,7 @@ from healthwall.deid.histogram import Histogram
 from healthwall.errors import TooLarge
 
 IntArray = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
 _KEY_LIMIT = 1 << 62
 _DENSE_MIN = 1 << 12
 _DENSE_MAX = 1 << 22
@@ -119,6 +120,21 @@ class NodeTable:
         self._key = key
         self._dims = dims
         self._memo: dict[tuple[int, int], IntArray] = {}
+        self._memo32: dict[tuple[int, int], Int32Array] = {}
+        self._weights: npt.NDArray[np.float64] | None = None
+        self._unit: bool | None = None
+
+    def weights(self) -> npt.NDArray[np.float64] | None:
+        """Counts as ``bincount`` weights, or None when every row is one record.
+
+        Unweighted ``bincount`` is several times faster, and the finest histogram of data whose
+        records are (nearly) all unique is all ones; the float conversion is done once per table.
+        """
+        if self._unit is None:
+            self._unit = bool(len(self.counts) == 0 or int(self.counts.max()) <= 1)
+            if not self._unit:
+                self._weights = self.counts.astype(np.float64)
+        return self._weights
 
     @property
     def codes(self) -> IntArray:
@@ -150,16 +166,20 @@ class NodeTable:
         self, target: Sequence[int], encoded: Sequence[EncodedHierarchy], n_sensitive: int
     ) -> NodeTable:
         """Generalize to ``target`` (>= ``self.levels``) and merge equal combinations."""
-        cols = [self._mapped(j, enc, int(target[j])) for j, enc in enumerate(encoded)]
         radices = [len(enc.labels[int(target[j])]) for j, enc in enumerate(encoded)]
         if self.sensitive is not None:
-            cols.append(self.sensitive)
             radices.append(n_sensitive)
         levels = tuple(int(t) for t in target)
         span = float(np.prod([max(r, 1) for r in radices], dtype=np.float64))
         rows = len(self.counts)
         if span <= max(_DENSE_MIN, min(8 * rows, _DENSE_MAX)):
-            return self._dense(levels, cols, radices, len(encoded))
+            small = [self._mapped32(j, enc, levels[j]) for j, enc in enumerate(encoded)]
+            if self.sensitive is not None:
+                small.append(self._sensitive32())
+            return self._dense(levels, small, radices, len(encoded))
+        cols = [self._mapped(j, enc, levels[j]) for j, enc in enumerate(encoded)]
+        if self.sensitive is not None:
+            cols.append(self.sensitive)
         if rows >= _HASH_MIN and span < _KEY_LIMIT:
             return self._hashed(levels, cols, radices, len(encoded))
         if span < _KEY_LIMIT:
@@ -180,6 +200,24 @@ class NodeTable:
             else:
                 memo[key] = enc.up(self.levels[j], level)[self.column(j)]
         return memo[key]
+
+    def _mapped32(self, j: int, enc: EncodedHierarchy, level: int) -> Int32Array:
+        """``_mapped`` as 32-bit codes: half the memory traffic for the dense roll-up's key."""
+        key = (j, level)
+        memo = self._memo32
+        if key not in memo:
+            if level == self.levels[j]:
+                memo[key] = self.column(j).astype(np.int32)
+            else:
+                memo[key] = enc.up(self.levels[j], level).astype(np.int32)[self.column(j)]
+        return memo[key]
+
+    def _sensitive32(self) -> Int32Array:
+        key = (-1, 0)
+        if key not in self._memo32:
+            assert self.sensitive is not None
+            self._memo32[key] = self.sensitive.astype(np.int32)
+        return self._memo32[key]
 
     def _sorted(
         self, levels: tuple[int, ...], cols: list[IntArray], radices: list[int], q: int
@@ -221,26 +259,26 @@ class NodeTable:
         return NodeTable(levels, counts, sens, key=key, dims=dims[:q])
 
     def _dense(
-        self, levels: tuple[int, ...], cols: list[IntArray], radices: list[int], q: int
+        self, levels: tuple[int, ...], cols: list[Int32Array], radices: list[int], q: int
     ) -> NodeTable:
         """Group by counting into a dense array of all combinations (small key spaces).
 
-        The mixed-radix key is built by in-place multiply-add, cheaper than
-        ``ravel_multi_index`` with its bounds checks (codes are in range by construction).
+        The mixed-radix key is built by in-place multiply-add over 32-bit codes (the dense key
+        space is below 2**31), cheaper than ``ravel_multi_index`` with its bounds checks.
         """
         dims = tuple(max(r, 1) for r in radices)
         span = int(np.prod(dims, dtype=np.int64))
         key = _mixed_key(cols, dims, len(self.counts))
-        total = np.bincount(key, weights=self.counts, minlength=span)
+        total = np.bincount(key, weights=self.weights(), minlength=span)
         present = np.flatnonzero(total)
-        return self._keyed(levels, present.astype(np.int64), total[present], dims, q)
+        return self._keyed(levels, present, total[present], dims, q)
 
 
-def _mixed_key(cols: Sequence[IntArray], dims: Sequence[int], rows: int) -> IntArray:
+def _mixed_key(cols: Sequence[Int32Array], dims: Sequence[int], rows: int) -> Int32Array:
     """One mixed-radix integer per row: ``((c0 * d1 + c1) * d2 + c2) ...``."""
     if not cols:
-        return np.zeros(rows, dtype=np.int64)
-    key = cols[0].astype(np.int64)
+        return np.zeros(rows, dtype=np.int32)
+    key = cols[0].copy()
     for col, radix in zip(cols[1:], dims[1:], strict=True):
         key *= radix
         key += col
