@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable
@@ -178,3 +179,23 @@ def _line_classes(path: str, qi: list[str]) -> list[int]:
     rows = con.execute(f"SELECT count(*) FROM '{path}' GROUP BY {', '.join(qi)}").fetchall()
     con.close()
     return [int(r[0]) for r in rows]
+
+
+def test_store_table_input_gives_the_same_extract(
+    tmp_path: Path, patients_file: Make, master_key: Path
+) -> None:
+    src = patients_file()
+    store = tmp_path / "custodian.duckdb"
+    con = duckdb.connect(str(store))
+    con.execute(f"CREATE TABLE patients AS SELECT * FROM '{src}'")
+    con.close()
+    from_file = deidentify(_request(tmp_path, src, None, master_key, out="f.parquet"))
+    req = _request(tmp_path, src, None, master_key, out="s.parquet")
+    from_store = deidentify(dataclasses.replace(req, input=f"store:{store}#patients"))
+    assert from_file.expert is not None and from_store.expert is not None
+    assert from_file.expert["levels"] == from_store.expert["levels"]
+    con = duckdb.connect()
+    a = con.execute(f"SELECT * FROM '{tmp_path / 'f.parquet'}' ORDER BY ALL").fetchall()
+    b = con.execute(f"SELECT * FROM '{tmp_path / 's.parquet'}' ORDER BY ALL").fetchall()
+    con.close()
+    assert a == b and len(a) == 3000 - from_file.expert["suppressed"]
