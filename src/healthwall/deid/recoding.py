@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from healthwall.deid.hierarchy import EncodedHierarchy
-from healthwall.deid.histogram import Histogram, quote
+from healthwall.deid.histogram import INPUT_TABLE_RELATION, Histogram, quote
 from healthwall.deid.lattice import group_keys
 from healthwall.errors import InvalidInput
 
@@ -91,7 +91,10 @@ def write_output(
         f"p.g{qi.index(c)} AS {quote(c)}" if c in qi else f"t.{quote(c)}" for c in columns
     )
     where = " WHERE p.pass_id >= 0" if drop_suppressed else ""
-    sql = f"SELECT {select} FROM ({relation}) t JOIN hw_passes p ON {join}{where}"
+    source, order = f"({relation}) t", ""
+    if relation == INPUT_TABLE_RELATION:  # a CSV parsed once: keep the input's row order
+        source, order = "hw_input t", " ORDER BY t.rowid"
+    sql = f"SELECT {select} FROM {source} JOIN hw_passes p ON {join}{where}{order}"
     return _copy(con, sql, out)
 
 

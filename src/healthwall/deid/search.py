@@ -39,6 +39,8 @@ _CACHE_ROWS = 3_000_000
 _QUANTILE = 0.95
 _PAIR_CELLS = 4_000_000
 _PAIR_MIN_RECORDS = 0
+_PIN_EVERY = 32
+_PIN_Q = 0.0
 
 
 @dataclass
@@ -153,8 +155,9 @@ class _Flash:
             live = order[(self.status[order] == 0) & (self.bounds[order] <= best)]
             if len(live) == 0:
                 return
-            if ev.checked % 32 == 0:
-                ev.pin(tuple(int(v) for v in self.lattice.nodes[live].min(axis=0)))
+            if ev.checked % _PIN_EVERY == 0:
+                floor = np.quantile(self.lattice.nodes[live], _PIN_Q, axis=0, method="lower")
+                ev.pin(tuple(int(v) for v in floor))
             self._check(ev, int(live[int(_QUANTILE * (len(live) - 1))]))
 
     def _run_paths(self, ev: Evaluator) -> None:
