@@ -30,10 +30,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    case,
     func,
     inspect,
-    literal,
     select,
     text,
 )
@@ -100,40 +98,6 @@ class SweepLimits:
     max_cohort_size: int = 10_000
 
 
-def violated_limit(
-    conn: Connection,
-    request: Request,
-    subject: str | None,
-    now: float,
-    limits: SweepLimits,
-) -> str | None:
-    """The limit this request would exceed (``requests``, ``subjects``, ``cohort-size``) or None.
-
-    Counts include this request. Run inside the writer transaction so counts are serialized.
-    """
-    if request.scope.kind is ScopeKind.COHORT:
-        size = request.scope.cohort.size if request.scope.cohort else None
-        if size is None or size > limits.max_cohort_size:
-            return "cohort-size"
-    since = now - limits.window_seconds
-    mine = (requests_table.c.requester_id == request.requester.id) & (
-        requests_table.c.received >= since
-    )
-    same = case((requests_table.c.subject == subject, 1), else_=0) if subject else literal(0)
-    count, seen, subjects = conn.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(same), 0),
-            func.count(requests_table.c.subject.distinct()),
-        ).where(mine)
-    ).one()
-    if count + 1 > limits.max_requests:
-        return "requests"
-    if subject is not None and not seen and subjects + 1 > limits.max_subjects:
-        return "subjects"
-    return None
-
-
 def alert_row(request: Request, request_id: str, rule: str, now: float) -> dict[str, Any]:
     """The ``gateway_alerts`` row of an exceeded limit; logs it (requester and rule only)."""
     log.warning(
@@ -149,25 +113,6 @@ def alert_row(request: Request, request_id: str, rule: str, now: float) -> dict[
         "request_id": request_id,
         "detail": f"sweep limit '{rule}' exceeded",
     }
-
-
-def raise_alert(conn: Connection, request: Request, request_id: str, rule: str, now: float) -> None:
-    """Record an alert row and log it (requester and rule only, never patient data)."""
-    conn.execute(
-        alerts_table.insert().values(
-            at=now,
-            requester_id=request.requester.id,
-            rule=rule,
-            request_id=request_id,
-            detail=f"sweep limit '{rule}' exceeded",
-        )
-    )
-    log.warning(
-        "sweep alert: requester %s exceeded the '%s' limit (request %s)",
-        request.requester.id,
-        rule,
-        request_id,
-    )
 
 
 def ensure_schema(engine: Engine) -> None:
@@ -209,15 +154,14 @@ class SweepState:
     and update). A requester's window is seeded from ``gateway_requests`` (index on requester and
     time) the first time it is needed; whenever the ledger grew by entries this process did not
     write (another worker process, ``healthwall decide --db``, a review), every window is
-    dropped and seeded again, so limits hold exactly across processes too. Additions made in a
-    transaction are kept apart until it commits (:meth:`commit`) and dropped if it fails.
+    dropped and seeded again, so limits hold exactly across processes too. If a transaction
+    fails, every window is dropped (:meth:`abort`): its additions never happened.
     """
 
     def __init__(self, limits: SweepLimits) -> None:
         self.limits = limits
         self._windows: dict[str, _Window] = {}
         self._synced: int | None = None  # ledger size after this process's last commit
-        self._pending: list[tuple[str, float, str | None]] = []
 
     def begin(self, conn: Connection, requesters: Iterable[str], now: float) -> int:
         """Start a transaction's checks; returns the ledger size at its start."""
@@ -228,7 +172,6 @@ class SweepState:
         )
         if size != self._synced:
             self._windows.clear()
-        self._pending = []
         missing = sorted({r for r in requesters if r not in self._windows})
         if missing:
             self._seed(conn, missing, now)
@@ -250,7 +193,6 @@ class SweepState:
         """The limit this request exceeds (counting it and the earlier ones), then counts it."""
         rule = self._rule(request, subject, now)
         self._windows[request.requester.id].add(now, subject)
-        self._pending.append((request.requester.id, now, subject))
         return rule
 
     def _rule(self, request: Request, subject: str | None, now: float) -> str | None:
@@ -273,11 +215,9 @@ class SweepState:
 
     def commit(self, size: int) -> None:
         """The transaction committed and left the ledger at ``size``."""
-        self._pending = []
         self._synced = size
 
     def abort(self) -> None:
         """The transaction failed: forget everything (the next one seeds again)."""
-        self._pending = []
         self._windows.clear()
         self._synced = None
