@@ -1,6 +1,11 @@
 """Benchmark of ``healthwall anonymize`` (whole-process times), with anjana as the peer.
 
-Run: ``.venv/bin/python bench/anonymize.py [--rows 1000000] [--skip-large]``
+Run: ``.venv/bin/python bench/anonymize.py [--rows 1000000] [--skip-large] [--baseline REV]``
+
+``--baseline REV`` (default: the last commit before the anonymize-perf work) also times that
+revision's ``src/healthwall`` (extracted with ``git archive``, run with the same interpreter and
+packages), interleaved with the current code in the same run, so before/after compare under the
+same machine load.
 
 1. Adult (30,162 rows), 9 quasi-identifiers, k=5, 4 % suppression, precomputed entropy: the
    whole ``healthwall anonymize`` process, several runs (target <= 1.0 s); ``healthwall version``
@@ -67,9 +72,31 @@ out.to_csv(sys.argv[3], index=False)
 
 
 CPU: dict[str, list[float]] = {}
+BASELINE_REV = "9b5f993"
+BASELINE: list[list[str]] = []  # the command prefix that runs the baseline revision, if any
+BASELINE_ENV: dict[str, str] = {}
+BASELINE_USED: list[str] = []  # the revision in use
 
 
-def timed(cmd: list[str], tag: str = "") -> tuple[float, str]:
+def use_baseline(tmp: Path, rev: str) -> None:
+    """Extract ``rev``'s package into ``tmp`` and run it as ``python -m healthwall.cli.main``."""
+    dest = tmp / "baseline"
+    dest.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "src/healthwall"], capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    BASELINE.append([PY, "-m", "healthwall.cli.main"])
+    BASELINE_USED.append(rev)
+    BASELINE_ENV.update(os.environ, PYTHONPATH=str(dest / "src"))
+
+
+def baseline(cmd: list[str]) -> list[str]:
+    """``cmd`` (starting with the healthwall executable) for the baseline revision."""
+    return [*BASELINE[0], *cmd[1:]]
+
+
+def timed(cmd: list[str], tag: str = "", env: dict[str, str] | None = None) -> tuple[float, str]:
     """Wall time of a whole process, and its stdout; fails loudly on a non-zero exit.
 
     The process's CPU time (user + system) is recorded under ``tag`` too: on a shared, loaded
@@ -77,7 +104,7 @@ def timed(cmd: list[str], tag: str = "") -> tuple[float, str]:
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -111,9 +138,12 @@ def adult_job(tmp: Path, runs: int) -> dict[str, Any]:
     cmd += ["--hierarchies", str(ADULT), "--k", "5", "--suppression", "0.04"]
     cmd += ["--metric", "entropy", "--out", str(out), "--json"]
     timed(cmd)  # warm the file cache
-    times = []
+    times: list[float] = []
+    before: list[float] = []
     summary: dict[str, Any] = {}
     for _ in range(runs):
+        if BASELINE:  # interleaved, so both see the same load
+            before.append(timed(baseline(cmd), "adult_baseline", BASELINE_ENV)[0])
         elapsed, stdout = timed(cmd, "adult")
         times.append(elapsed)
         summary = json.loads(stdout)
@@ -140,6 +170,16 @@ def adult_job(tmp: Path, runs: int) -> dict[str, Any]:
         "anjana_seconds": {"min": min(anjana_times), "runs": anjana_times},
         "anjana_cpu_seconds_min": min(CPU["anjana"]),
         "anjana_utility": utility_of(anjana_out, ADULT_QI, records),
+        "baseline": (
+            {
+                "rev": BASELINE_USED[0],
+                "seconds_min": min(before),
+                "seconds_median": statistics.median(before),
+                "cpu_seconds_min": min(CPU["adult_baseline"]),
+            }
+            if before
+            else None
+        ),
         "speed_ratio_anjana_over_healthwall": min(anjana_times) / min(times),
         "cpu_ratio_anjana_over_healthwall": min(CPU["anjana"]) / min(CPU["adult"]),
     }
@@ -215,9 +255,19 @@ def large_job(tmp: Path, rows: int) -> dict[str, Any]:
         str(tmp / "hier"),
     ]
     cmd += ["--k", "5", "--suppression", "0.04", "--metric", "entropy", "--out", str(out), "--json"]
+    before = None
+    if BASELINE:
+        wall, _ = timed(baseline(cmd), "large_baseline", BASELINE_ENV)
+        before = {
+            "rev": BASELINE_USED[0],
+            "seconds": wall,
+            "cpu_seconds": CPU["large_baseline"][-1],
+        }
     elapsed, stdout = timed(cmd, "large")
     summary = json.loads(stdout)
     return {
+        "baseline": before,
+        "load_average_before": LOAD,
         "cpu_seconds": CPU["large"][-1],
         "job": f"synthetic {rows} rows, 8 QIs, k=5, suppression 4 %, precomputed entropy",
         "seconds": elapsed,
@@ -306,13 +356,21 @@ def render(result: dict[str, Any]) -> str:
         f"- healthwall median {a['healthwall_seconds']['median']:.3f} s wall (target 1.0 s);"
         f" `healthwall version` alone {a['cli_startup_seconds_min']:.3f} s wall,"
         f" {a['cli_startup_cpu_seconds_min']:.3f} s CPU",
-        f"- CPU of `healthwall anonymize` minus CPU of `healthwall version` (start-up of every"
-        f" area's CLI module): {own_cpu:.3f} s",
+        f"- CPU of `healthwall anonymize` minus CPU of `healthwall version` (the command's"
+        f" start-up): {own_cpu:.3f} s",
         f"- speed ratio anjana / healthwall: {a['speed_ratio_anjana_over_healthwall']:.1f}x wall,"
         f" {a['cpu_ratio_anjana_over_healthwall']:.1f}x CPU",
         f"- healthwall optimum {a['healthwall_levels']}, score {a['healthwall_score']!r}"
         " (ARX: [1,0,1,1,3,2,2,0,1], 255559.85455731067)",
     ]
+    if a.get("baseline"):
+        b = a["baseline"]
+        lines.append(
+            f"- before (revision {b['rev']}, interleaved in this run): {b['seconds_min']:.3f} s"
+            f" wall (min), {b['seconds_median']:.3f} s median, {b['cpu_seconds_min']:.3f} s CPU"
+            f" (min); after: {a['healthwall_seconds']['min']:.3f} s wall,"
+            f" {a['healthwall_cpu_seconds_min']:.3f} s CPU"
+        )
     if "large" in result:
         g = result["large"]
         lines += [
@@ -324,6 +382,12 @@ def render(result: dict[str, Any]) -> str:
             f" suppressed {g['suppressed']}; classes {g['classes']};"
             f" nodes checked {g['nodes_checked']} of {g['lattice_size']}",
         ]
+        if g.get("baseline"):
+            b = g["baseline"]
+            lines.append(
+                f"- before (revision {b['rev']}, same run, same input): {b['seconds']:.2f} s wall,"
+                f" {b['cpu_seconds']:.2f} s CPU"
+            )
     if "out_of_core" in result:
         o = result["out_of_core"]
         lines += [
@@ -334,6 +398,8 @@ def render(result: dict[str, Any]) -> str:
             f" suppressed {o['suppressed']}; classes {o['classes']};"
             f" nodes checked {o['nodes_checked']}",
         ]
+        if o.get("note"):
+            lines.append(f"- {o['note']}")
     else:
         lines += ["", "Out of core (100M rows): not run (`--out-of-core 100000000`)."]
     return "\n".join(lines) + "\n"
@@ -346,6 +412,7 @@ def main() -> None:
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--out-of-core", type=int, default=0, help="rows; adds to the last results")
     parser.add_argument("--ooc-k", type=int, default=50)
+    parser.add_argument("--baseline", default=BASELINE_REV, help="git revision; '' for none")
     args = parser.parse_args()
     result: dict[str, Any] = {}
     if args.out_of_core:
@@ -356,8 +423,16 @@ def main() -> None:
         (RESULTS / "anonymize.md").write_text(render(result))
         sys.stdout.write(render(result))
         return
+    previous = RESULTS / "anonymize.json"
+    if previous.exists():  # keep the (slow, separately run) out-of-core numbers, labelled
+        ooc = json.loads(previous.read_text()).get("out_of_core")
+        if ooc:
+            ooc.setdefault("note", "from an earlier run (not re-run with this one)")
+            result["out_of_core"] = ooc
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
+        if args.baseline:
+            use_baseline(tmp, args.baseline)
         result["adult"] = adult_job(tmp, args.runs)
         if not args.skip_large:
             result["large"] = large_job(tmp, args.rows)

@@ -28,6 +28,7 @@ Int32Array = npt.NDArray[np.int32]
 _KEY_LIMIT = 1 << 62
 _DENSE_MIN = 1 << 12
 _DENSE_MAX = 1 << 22
+_DENSE_FACTOR = 8  # dense counting while the key space is at most this many times the rows
 _HASH_MIN = 200_000
 _SCRATCH: list[duckdb.DuckDBPyConnection] = []
 
@@ -172,7 +173,7 @@ class NodeTable:
         levels = tuple(int(t) for t in target)
         span = float(np.prod([max(r, 1) for r in radices], dtype=np.float64))
         rows = len(self.counts)
-        if span <= max(_DENSE_MIN, min(8 * rows, _DENSE_MAX)):
+        if span <= max(_DENSE_MIN, min(_DENSE_FACTOR * rows, _DENSE_MAX)):
             small = [self._mapped32(j, enc, levels[j]) for j, enc in enumerate(encoded)]
             if self.sensitive is not None:
                 small.append(self._sensitive32())
