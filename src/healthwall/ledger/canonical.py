@@ -41,15 +41,25 @@ def canonical(obj: Any) -> bytes:
     return rfc8785.dumps(obj)
 
 
-#: Sorted keys; integers beyond 2**53 - 1 rejected (RFC 8785 numbers are IEEE doubles).
-_FAST_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+#: Sorted keys; integers beyond 2**53 - 1 rejected (RFC 8785 numbers are IEEE doubles);
+#: datetimes, dataclasses and subclasses of str/int/dict/list not serialized by orjson itself.
+_FAST_OPTS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_STRICT_INTEGER
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
 
 
 def fast_canonical(obj: Any) -> bytes:
     """RFC 8785 bytes for JSON without floats and with BMP-only keys (see ``FAST_KINDS``).
 
-    Values orjson refuses (lone surrogates, integers outside the exact double range, non-string
-    keys) go to the general serializer, which raises or encodes them exactly as RFC 8785 says.
+    ``obj`` must be plain JSON types (dict, list, str, int, bool, None), as pydantic's
+    ``mode="json"`` serializer produces for ledger entries. Values orjson refuses (lone
+    surrogates, integers outside the exact double range, non-string keys, datetimes, dataclasses,
+    subclasses of the JSON types) go to the general serializer, which raises or encodes them
+    exactly as RFC 8785 says.
     """
     try:
         return orjson.dumps(obj, option=_FAST_OPTS)
