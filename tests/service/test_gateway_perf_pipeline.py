@@ -88,3 +88,24 @@ def test_a_failing_record_fails_only_its_batch() -> None:
         assert second.result(timeout=10).request_id == "req-2"
     finally:
         pipe.close()
+
+
+def test_answers_on_the_event_loop() -> None:
+    import asyncio
+
+    record = _Record()
+    record.gate.set()
+    pipe: PipelinedCommitter[Decision, Decision] = PipelinedCommitter(_prepare, record)
+
+    async def ask() -> list[Decision | BaseException]:
+        futures = [pipe.submit_async(_request(i)) for i in range(12, 20)]
+        return list(await asyncio.gather(*futures, return_exceptions=True))
+
+    try:
+        answers = asyncio.run(ask())
+    finally:
+        pipe.close()
+    assert isinstance(answers[1], InvalidInput)  # req-13: its own error, in place
+    assert [a.request_id for a in answers if isinstance(a, Decision)] == [
+        f"req-{i}" for i in range(12, 20) if i != 13
+    ]

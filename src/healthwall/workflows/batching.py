@@ -15,11 +15,13 @@ decisions/s however fast the rest is. Two remedies, chosen at start-up:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from healthwall.model.request import Request
 
@@ -110,6 +112,9 @@ class GroupCommitter(Generic[T]):
 
 P = TypeVar("P")
 
+#: Where an answer goes: a thread future, or an asyncio future with its loop.
+Target = Future[T] | tuple[asyncio.AbstractEventLoop, "asyncio.Future[T]"]
+
 
 class PipelinedCommitter(Generic[P, T]):
     """Two stages on two threads, so preparing and committing overlap and batches grow with load.
@@ -120,6 +125,7 @@ class PipelinedCommitter(Generic[P, T]):
     transaction, one fsync. Each caller's future is resolved only after that commit returned, so
     every answer is durable before it is sent. Per-request failures come back in place
     (``Exception`` items); a failure of a whole stage fails exactly the requests of that stage.
+    :meth:`submit_async` answers on an event loop with ONE wake-up per batch and loop.
     """
 
     def __init__(
@@ -129,8 +135,8 @@ class PipelinedCommitter(Generic[P, T]):
         max_batch: int = 256,
     ) -> None:
         self._prepare, self._record, self._max = prepare, record, max_batch
-        self._incoming: queue.SimpleQueue[tuple[Request, Future[T]] | None] = queue.SimpleQueue()
-        self._prepared: queue.SimpleQueue[tuple[list[P | Exception], list[Future[T]]] | None] = (
+        self._incoming: queue.SimpleQueue[tuple[Request, Target[T]] | None] = queue.SimpleQueue()
+        self._prepared: queue.SimpleQueue[tuple[list[P | Exception], list[Target[T]]] | None] = (
             queue.SimpleQueue()
         )
         self._threads = [
@@ -145,6 +151,13 @@ class PipelinedCommitter(Generic[P, T]):
         self._incoming.put((request, future))
         return future
 
+    def submit_async(self, request: Request) -> asyncio.Future[T]:
+        """As :meth:`submit`, for a caller on the running event loop (no thread future)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._incoming.put((request, (loop, future)))
+        return future
+
     def close(self) -> None:
         self._incoming.put(None)
         for thread in self._threads:
@@ -156,16 +169,15 @@ class PipelinedCommitter(Generic[P, T]):
             if batch is None:
                 self._prepared.put(None)
                 return
-            futures = [f for _, f in batch]
+            targets = [t for _, t in batch]
             try:
                 prepared = list(self._prepare([r for r, _ in batch]))
                 if len(prepared) != len(batch):
                     raise RuntimeError("prepare returned a result per request")
             except Exception as exc:  # the callers get it
-                for future in futures:
-                    future.set_exception(exc)
+                _deliver(targets, [exc] * len(targets))
                 continue
-            self._prepared.put((prepared, futures))
+            self._prepared.put((prepared, targets))
 
     def _record_loop(self) -> None:
         while True:
@@ -173,11 +185,17 @@ class PipelinedCommitter(Generic[P, T]):
             if ready is None:
                 return
             prepared = [p for items, _ in ready for p in items]
-            futures = [f for _, fs in ready for f in fs]
-            _settle(futures, self._record, prepared)
+            targets = [t for _, ts in ready for t in ts]
+            try:
+                results = list(self._record(prepared))
+                if len(results) != len(targets):
+                    raise RuntimeError("record returned a result per request")
+            except Exception as exc:  # nothing recorded: all callers get it
+                results = [exc] * len(targets)
+            _deliver(targets, results)
 
 
-def _drain(q: queue.SimpleQueue[T | None], limit: int) -> list[T] | None:
+def _drain(q: queue.SimpleQueue[Any], limit: int) -> list[Any] | None:
     """Block for one item, then take what else is waiting (up to ``limit``); None: stop."""
     first = q.get()
     if first is None:
@@ -195,21 +213,25 @@ def _drain(q: queue.SimpleQueue[T | None], limit: int) -> list[T] | None:
     return items
 
 
-def _settle(
-    futures: list[Future[T]],
-    record: Callable[[Sequence[P | Exception]], Sequence[T | Exception]],
-    prepared: list[P | Exception],
-) -> None:
-    """Record the prepared batch and resolve each caller's future (after the commit)."""
-    try:
-        results = record(prepared)
-        if len(results) != len(futures):
-            raise RuntimeError("record returned a result per request")
-    except Exception as exc:  # nothing recorded: all callers get it
-        for future in futures:
-            future.set_exception(exc)
-        return
-    for future, result in zip(futures, results, strict=True):
+def _deliver(targets: Sequence[Target[T]], results: Sequence[T | Exception]) -> None:
+    """Resolve each caller: thread futures directly, asyncio futures with one call per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[T], T | Exception]]] = {}
+    for target, result in zip(targets, results, strict=True):
+        if isinstance(target, tuple):
+            by_loop.setdefault(target[0], []).append((target[1], result))
+        elif isinstance(result, Exception):
+            target.set_exception(result)
+        else:
+            target.set_result(result)
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(_resolve_on_loop, items)
+
+
+def _resolve_on_loop(items: list[tuple[asyncio.Future[T], T | Exception]]) -> None:
+    for future, result in items:
+        if future.done():  # the caller went away (cancelled)
+            continue
         if isinstance(result, Exception):
             future.set_exception(result)
         else:

@@ -11,6 +11,7 @@ The ASGI app is started by uvicorn from its import string
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import subprocess
@@ -119,6 +120,11 @@ class Runtime:
         """As :meth:`submit`, off the caller's thread and group-committed; with the content."""
         assert self.submitter is not None
         return self.submitter.submit(request)
+
+    def submit_awaitable(self, request: Request) -> asyncio.Future[Disclosure]:
+        """As :meth:`submit_async`, awaited on the running event loop (one wake-up per batch)."""
+        assert self.submitter is not None
+        return self.submitter.submit_async(request)
 
     def get(self, request_id: str, requester_id: str | None) -> Decision:
         """A decision by id; a requester sees only its own (else NotFound, revealing nothing)."""

@@ -49,7 +49,7 @@ async def submit_request(
     """Decide a record request: permit, deny or review, with reasons and released elements."""
     if body.requester.id != principal.id:
         raise Forbidden("requester.id must be the API key's requester", field="requester.id")
-    disclosure = await asyncio.wrap_future(ctx.runtime.submit_async(body))
+    disclosure = await ctx.runtime.submit_awaitable(body)
     answer = disclosure.decision.to_json()
     answer["release"] = disclosure.content
     # Already the documented shape (response_model, for OpenAPI): sent without re-validation.
