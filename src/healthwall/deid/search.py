@@ -229,15 +229,14 @@ def pair_suppression_bounds(ev: Evaluator, lattice: Lattice, k: int) -> npt.NDAr
     the other columns are (Incognito's subset property). Pair tables are counted once at level 0
     and rolled up on the (small) pair grid; pairs with too large a grid are skipped.
     """
-    hist, enc = ev.hist, ev.encoded
+    enc, finest = ev.encoded, ev.finest  # finest: level-0 label codes, computed once
     bound = np.zeros(lattice.size, dtype=np.float64)
     for i, j in combinations(range(len(enc)), 2):
         ni, nj = len(enc[i].labels[0]), len(enc[j].labels[0])
         if ni * nj > _PAIR_CELLS:
             continue
-        ci = enc[i].level_maps[0][hist.codes[:, i]]
-        cj = enc[j].level_maps[0][hist.codes[:, j]]
-        base = np.bincount(ci * nj + cj, weights=hist.counts, minlength=ni * nj)
+        pair = finest.column(i) * nj + finest.column(j)
+        base = np.bincount(pair, weights=finest.weights(), minlength=ni * nj)
         table = np.zeros((enc[i].height, enc[j].height), dtype=np.float64)
         for li in range(enc[i].height):
             for lj in range(enc[j].height):
