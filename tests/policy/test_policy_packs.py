@@ -15,6 +15,7 @@ from healthwall.policy.packs import bundle, known_packs
 
 US_CA = ("hipaa", "part2", "us-ca", "firewall")
 US_TX = ("hipaa", "part2", "firewall")
+DE = ("gdpr-art9", "de-aufenthg-88", "firewall")
 
 
 @dataclass
@@ -499,6 +500,16 @@ CASES = [
         "permit",
         {"blood-type"},
         {"firewall-broker-no-identified-data"},
+    ),
+    Case(
+        "firewall-sud-enforcement-everywhere",
+        DE,
+        _le("patient-authorization", ["diagnoses"]),
+        "permit",
+        {"diagnoses"},
+        {"firewall-sud-enforcement"},
+        "42 CFR 2.12(d)",
+        {"SUD", "ETH"},
     ),
     Case(
         "firewall-sensitive-records",
