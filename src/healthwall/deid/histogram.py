@@ -108,7 +108,7 @@ def finest_histogram(
 STORE_PREFIX = "store:"
 # CSV inputs up to this size are parsed once into a temp table (DESCRIBE, GROUP BY and the
 # output join then skip re-sniffing and re-parsing); larger ones are streamed on each pass.
-CSV_MATERIALIZE_BYTES = 256 << 20
+CSV_MATERIALIZE_BYTES = 128 << 20
 INPUT_TABLE_RELATION = "SELECT * FROM hw_input"
 # Below this, DuckDB's thread pool costs more CPU in start-up and hand-offs than it saves.
 SINGLE_THREAD_BYTES = 32 << 20
