@@ -64,27 +64,28 @@ def finest_histogram(
         f"CREATE OR REPLACE TEMP TABLE hw_groups AS SELECT {keys}, count(*) AS n"
         f" FROM (SELECT {select} FROM {relation}) GROUP BY ALL"
     )
-    dicts = [
-        f"(SELECT v, (row_number() OVER (ORDER BY v)) - 1 AS code"
-        f" FROM (SELECT DISTINCT {a} AS v FROM hw_groups)) d{i}"
-        for i, a in enumerate(aliases)
-    ]
-    codes_sql = ", ".join(f"d{i}.code AS k{i}" for i in range(len(aliases)))
-    joins = " ".join(
-        f"JOIN {d} ON d{i}.v = g.{a}" for i, (d, a) in enumerate(zip(dicts, aliases, strict=True))
+    con.execute(  # small per-column dictionaries (value -> dense rank), in one round trip
+        "; ".join(
+            f"CREATE OR REPLACE TEMP TABLE hw_dict{i} AS SELECT v,"
+            f" (row_number() OVER (ORDER BY v)) - 1 AS code"
+            f" FROM (SELECT DISTINCT {a} AS v FROM hw_groups)"
+            for i, a in enumerate(aliases)
+        )
     )
+    codes_sql = ", ".join(f"d{i}.code AS k{i}" for i in range(len(aliases)))
+    joins = " ".join(f"JOIN hw_dict{i} d{i} ON d{i}.v = g.{a}" for i, a in enumerate(aliases))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE hw_finest AS SELECT g.*, {codes_sql},"
         f" (row_number() OVER ()) - 1 AS row_id FROM hw_groups g {joins}"
     )
-    con.execute("DROP TABLE hw_groups")
     union = " UNION ALL ".join(
-        f"SELECT DISTINCT {i} AS col, k{i} AS code, {a} AS v FROM hw_finest"
-        for i, a in enumerate(aliases)
+        f"SELECT {i} AS col, code, v FROM hw_dict{i}" for i in range(len(aliases))
     )
     dictionaries: list[list[str]] = [[] for _ in aliases]
-    for col, _, value in con.execute(f"SELECT * FROM ({union}) ORDER BY col, code").fetchall():
+    for col, _, value in con.execute(f"{union} ORDER BY col, code").fetchall():
         dictionaries[col].append(str(value))
+    con.execute("; ".join(f"DROP TABLE hw_dict{i}" for i in range(len(aliases))))
+    con.execute("DROP TABLE hw_groups")
     k_cols = ", ".join(f"k{i}" for i in range(len(aliases)))
     data = con.execute(f"SELECT {k_cols}, n FROM hw_finest ORDER BY row_id").fetchnumpy()
     counts = np.asarray(data["n"], dtype=np.int64)
