@@ -46,8 +46,8 @@ def _encoded() -> list[EncodedHierarchy]:
 def test_dense_roll_up_matches_a_plain_group_by(
     rows: list[tuple[int, int, int]], age_level: int, zip_level: int
 ) -> None:
-    """Class sizes and labels after a roll-up equal a Counter over the generalized labels,
-    both for unit-count tables (unweighted bincount) and for weighted ones."""
+    """Class sizes and labels after a roll-up (dense, compacted or sorted) equal a Counter over
+    the generalized labels, for unit-count tables (unweighted bincount) and weighted ones."""
     encoded = _encoded()
     for unit in (True, False):
         counts = np.asarray([1 if unit else n for _, _, n in rows], dtype=np.int64)
@@ -57,19 +57,28 @@ def test_dense_roll_up_matches_a_plain_group_by(
             codes=np.asarray([(a, z) for a, z, _ in rows], dtype=np.int64),
             counts=counts,
         )
-        table = NodeTable.finest(hist, encoded).roll_up((age_level, zip_level), encoded, 0)
-        got = Counter(
-            {
-                (int(a), int(z)): int(n)
-                for a, z, n in zip(table.column(0), table.column(1), table.counts, strict=True)
-            }
-        )
         expected: Counter[tuple[int, int]] = Counter()
         for (a, z, _), n in zip(rows, counts.tolist(), strict=True):
             la = int(encoded[0].up(0, age_level)[encoded[0].level_maps[0][a]])
             lz = int(encoded[1].up(0, zip_level)[encoded[1].level_maps[0][z]])
             expected[(la, lz)] += n
-        assert got == expected
+        finest = NodeTable.finest(hist, encoded)
+        levels = (age_level, zip_level)
+        cols = [finest._mapped(j, enc, levels[j]) for j, enc in enumerate(encoded)]
+        radices = [len(enc.labels[levels[j]]) for j, enc in enumerate(encoded)]
+        tables = {
+            "roll_up": finest.roll_up(levels, encoded, 0),
+            "compacted": finest._compacted(levels, cols, radices, 2),
+            "sorted": finest._sorted(levels, cols, radices, 2),
+        }
+        for name, table in tables.items():
+            got = Counter(
+                {
+                    (int(a), int(z)): int(n)
+                    for a, z, n in zip(table.column(0), table.column(1), table.counts, strict=True)
+                }
+            )
+            assert got == expected, name
 
 
 def _records(path: Path, rows: int = 30_000) -> Path:

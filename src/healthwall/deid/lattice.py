@@ -183,6 +183,8 @@ class NodeTable:
             cols.append(self.sensitive)
         if rows >= _HASH_MIN and span < _KEY_LIMIT:
             return self._hashed(levels, cols, radices, len(encoded))
+        if rows * max(radices, default=1) <= _DENSE_MAX:
+            return self._compacted(levels, cols, radices, len(encoded))
         if span < _KEY_LIMIT:
             return self._sorted(levels, cols, radices, len(encoded))
         inverse, groups, first = group_keys(cols, radices)
@@ -219,6 +221,38 @@ class NodeTable:
             assert self.sensitive is not None
             self._memo32[key] = self.sensitive.astype(np.int32)
         return self._memo32[key]
+
+    def _compacted(
+        self, levels: tuple[int, ...], cols: list[IntArray], radices: list[int], q: int
+    ) -> NodeTable:
+        """Group by a mixed-radix key that is re-ranked densely whenever its key space would
+        outgrow the table, so every step is a ``bincount`` (no sort) even for large key spaces.
+
+        The final key is a group rank, not a mixed-radix number, so the table keeps its codes:
+        any row of a group carries the group's codes (all its rows share them).
+        """
+        rows = len(self.counts)
+        limit = max(_DENSE_MIN, _DENSE_FACTOR * rows)
+        key = np.zeros(rows, dtype=np.int64)
+        span = 1
+        for col, radix in zip(cols, radices, strict=True):
+            r = max(radix, 1)
+            if span * r > limit:
+                rank = np.cumsum(np.bincount(key, minlength=span) > 0) - 1
+                key = rank[key]
+                span = int(rank[-1]) + 1
+            key *= r
+            key += col
+            span *= r
+        total = np.bincount(key, weights=self.weights(), minlength=span)
+        present = total > 0
+        group = (np.cumsum(present) - 1)[key]
+        rep = np.empty(int(present.sum()), dtype=np.int64)
+        rep[group] = np.arange(rows, dtype=np.int64)
+        codes = np.stack([c[rep] for c in cols[:q]], axis=1) if q else np.zeros((len(rep), 0))
+        sens = cols[q][rep] if self.sensitive is not None else None
+        counts = np.asarray(total[present], dtype=np.int64)
+        return NodeTable(levels, counts, sens, codes=np.asarray(codes, dtype=np.int64))
 
     def _sorted(
         self, levels: tuple[int, ...], cols: list[IntArray], radices: list[int], q: int
