@@ -8,7 +8,7 @@ given, else it is dropped; other record ids are dropped.
 
 from __future__ import annotations
 
-from healthwall.deid.profiles import PlanOptions, Profile
+from healthwall.deid.profiles import PlanOptions, Profile, column_treatment
 from healthwall.model.dataset import ColumnSpec, IdentifierKind
 from healthwall.model.deid import (
     LIMITED_DATA_SET_CITATION,
@@ -52,15 +52,8 @@ _KEPT: dict[IdentifierKind, str] = {
 def _treat(
     name: str, col: ColumnSpec, treatment: Treatment, rule: str, why: str
 ) -> ColumnTreatment:
-    citation = LIMITED_DATA_SET_CITATION + (f"({rule})" if rule != "-" else "")
-    return ColumnTreatment(
-        column=name,
-        role=col.role.value,
-        kind=col.kind.value if col.kind else None,
-        treatment=treatment,
-        rule=rule,
-        citation=citation,
-        reason=why,
+    return column_treatment(
+        name, col, treatment, rule, why, base_citation=LIMITED_DATA_SET_CITATION
     )
 
 

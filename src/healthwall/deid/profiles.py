@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from healthwall.errors import ConfigError
 from healthwall.model.dataset import ColumnSpec, DatasetSpec
-from healthwall.model.deid import ColumnTreatment
+from healthwall.model.deid import ColumnTreatment, Treatment
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,22 @@ class Profile:
     planner: Planner
     ruleset: str  # the verifier's ruleset for its output
     allows_date_shift: bool = False
+
+
+def column_treatment(
+    name: str, col: ColumnSpec, treatment: Treatment, rule: str, why: str, *, base_citation: str
+) -> ColumnTreatment:
+    """A planner's answer for one column; ``rule`` "-" means no sub-paragraph is cited."""
+    citation = base_citation + (f"({rule.strip('()')})" if rule != "-" else "")
+    return ColumnTreatment(
+        column=name,
+        role=col.role.value,
+        kind=col.kind.value if col.kind else None,
+        treatment=treatment,
+        rule=rule,
+        citation=citation,
+        reason=why,
+    )
 
 
 def plan(

@@ -9,7 +9,7 @@ record id (claim_id, ...) is dropped. Free text is dropped unless declared safe.
 
 from __future__ import annotations
 
-from healthwall.deid.profiles import PlanOptions, Profile
+from healthwall.deid.profiles import PlanOptions, Profile, column_treatment
 from healthwall.model.dataset import SAFE_HARBOR_LETTER, ColumnSpec, IdentifierKind
 from healthwall.model.deid import (
     RE_ID_CODE_CITATION,
@@ -37,16 +37,7 @@ _KEPT: dict[IdentifierKind, str] = {
 def _treat(
     name: str, col: ColumnSpec, treatment: Treatment, rule: str, why: str
 ) -> ColumnTreatment:
-    citation = SAFE_HARBOR_CITATION + (f"({rule.strip('()')})" if rule != "-" else "")
-    return ColumnTreatment(
-        column=name,
-        role=col.role.value,
-        kind=col.kind.value if col.kind else None,
-        treatment=treatment,
-        rule=rule,
-        citation=citation,
-        reason=why,
-    )
+    return column_treatment(name, col, treatment, rule, why, base_citation=SAFE_HARBOR_CITATION)
 
 
 def _record_id(name: str, col: ColumnSpec, options: PlanOptions) -> ColumnTreatment:
