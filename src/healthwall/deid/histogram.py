@@ -106,7 +106,6 @@ def finest_histogram(
     )
 
 
-STORE_PREFIX = "store:"
 # CSV inputs up to this size are parsed once into a temp table (DESCRIBE, GROUP BY and the
 # output join then skip re-sniffing and re-parsing); larger ones are streamed on each pass.
 CSV_MATERIALIZE_BYTES = 128 << 20
@@ -122,43 +121,39 @@ def open_input(text: str) -> tuple[duckdb.DuckDBPyConnection, str, str]:
     delimiter detected) so ZIP codes keep their leading zeros. Kept free of pydantic so the
     command starts fast.
     """
-    from pathlib import Path
-
     from healthwall.errors import InvalidInput, NotFound
+    from healthwall.model.inputs import InputFormat, parse_input
 
+    ref = parse_input(text)
+    if not ref.path.is_file():
+        if ref.fmt is InputFormat.STORE:
+            raise NotFound("a store input is written store:PATH#table and PATH must exist")
+        raise NotFound(f"input {ref.path.name} does not exist", field="input")
     con = duckdb.connect(":memory:")
     con.execute("SET enable_progress_bar = false")
-    if text.startswith(STORE_PREFIX):
-        path_text, _, table = text[len(STORE_PREFIX) :].partition("#")
-        if not path_text or not table or not Path(path_text).is_file():
-            raise NotFound("a store input is written store:PATH#table and PATH must exist")
+    if ref.fmt is InputFormat.STORE:
         try:
-            con.execute(f"ATTACH {_lit(path_text)} AS hw_store (READ_ONLY)")
+            con.execute(f"ATTACH {_lit(str(ref.path))} AS hw_store (READ_ONLY)")
         except duckdb.Error:
             raise InvalidInput(f"{text}: not a readable DuckDB store", field="input") from None
-        name = ".".join(quote(p) for p in table.split("."))
+        name = ".".join(quote(p) for p in ref.table_parts())
         return con, f"SELECT * FROM hw_store.{name}", text
-    path = Path(text)
-    if not path.is_file():
-        raise NotFound(f"input {path.name} does not exist", field="input")
-    lower = path.name.lower()
-    if lower.endswith((".parquet", ".pq")):
+    path = ref.path
+    if ref.fmt is InputFormat.PARQUET:
         return con, f"SELECT * FROM read_parquet({_lit(text)})", path.name
-    if lower.endswith((".csv", ".csv.gz", ".tsv")):
-        reader = f"SELECT * FROM read_csv({_lit(text)}, header = true, all_varchar = true)"
-        if path.stat().st_size > CSV_MATERIALIZE_BYTES:
-            return con, reader, path.name
-        if path.stat().st_size <= SINGLE_THREAD_BYTES:
-            con.execute("SET threads = 1")
-        try:  # parse (and sniff) a small CSV once; every later pass reads the temp table
-            con.execute(f"CREATE TEMP TABLE hw_input AS {reader}")
-        except duckdb.Error as exc:
-            con.close()
-            raise InvalidInput(
-                f"{path.name}: cannot be read ({type(exc).__name__})", field="input"
-            ) from None
-        return con, INPUT_TABLE_RELATION, path.name
-    raise InvalidInput(f"{path.name}: use a .csv or .parquet file", field="input")
+    reader = f"SELECT * FROM read_csv({_lit(text)}, header = true, all_varchar = true)"
+    if path.stat().st_size > CSV_MATERIALIZE_BYTES:
+        return con, reader, path.name
+    if path.stat().st_size <= SINGLE_THREAD_BYTES:
+        con.execute("SET threads = 1")
+    try:  # parse (and sniff) a small CSV once; every later pass reads the temp table
+        con.execute(f"CREATE TEMP TABLE hw_input AS {reader}")
+    except duckdb.Error as exc:
+        con.close()
+        raise InvalidInput(
+            f"{path.name}: cannot be read ({type(exc).__name__})", field="input"
+        ) from None
+    return con, INPUT_TABLE_RELATION, path.name
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, relation: str, label: str) -> list[str]:

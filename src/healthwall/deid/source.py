@@ -20,10 +20,7 @@ import duckdb
 from healthwall.deid.sql import lit, q
 from healthwall.engine import open_store
 from healthwall.errors import InvalidInput, NotFound
-
-STORE_PREFIX = "store:"
-_CSV = (".csv", ".csv.gz", ".tsv")
-_PARQUET = (".parquet", ".pq")
+from healthwall.model import inputs
 
 
 @dataclass(frozen=True)
@@ -48,24 +45,13 @@ class Source:
 
 def file_format(path: Path) -> str:
     """``csv`` or ``parquet`` from the file name."""
-    name = path.name.lower()
-    if name.endswith(_CSV):
-        return "csv"
-    if name.endswith(_PARQUET):
-        return "parquet"
-    raise InvalidInput(f"{path.name}: use a .csv or .parquet file", field="path")
+    return inputs.file_format(path).value
 
 
 def parse_source(text: str) -> Source:
     """A :class:`Source` from ``PATH`` or ``store:PATH#table``; the file must exist."""
-    if text.startswith(STORE_PREFIX):
-        rest = text[len(STORE_PREFIX) :]
-        path_text, _, table = rest.partition("#")
-        if not path_text or not table:
-            raise InvalidInput("a store input is written store:PATH#table", field="input")
-        source = Source(text, Path(path_text), "store", table)
-    else:
-        source = Source(text, Path(text), file_format(Path(text)))
+    ref = inputs.parse_input(text)
+    source = Source(text, ref.path, ref.fmt.value, ref.table)
     if not source.path.is_file():
         raise NotFound(f"input {source.path} does not exist", field="input")
     return source

@@ -17,7 +17,6 @@ import math
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -25,6 +24,7 @@ import numpy.typing as npt
 
 from healthwall.engine import DuckDBEngine, open_store, temp_name
 from healthwall.errors import InvalidInput, NotFound
+from healthwall.model.inputs import InputFormat, parse_input
 from healthwall.model.risk import ClassHistogram, RiskReport
 from healthwall.risk import reidentification
 from healthwall.risk.attributes import attribute_risks, column_combinations
@@ -35,7 +35,6 @@ from healthwall.risk.reidentification import (
     sample_risks_with_population,
 )
 
-STORE_PREFIX = "store:"
 MAX_QUASI_IDENTIFIERS = 32
 DEFAULT_MAX_COMBINATION = 3  # the most the automatic choice goes to
 AUTO_BUDGET = 100_000_000  # automatic choice: records x combinations counted, about 2 s of CPU
@@ -197,24 +196,16 @@ def _report_with_population(
 def _relation(engine: DuckDBEngine, text: str, alias: str = "risk_store") -> str:
     """SQL naming the input's rows; CSV is read as text so '02134' and '2134' stay apart."""
     q = engine.dialect
-    if text.startswith(STORE_PREFIX):
-        path_text, _, table = text[len(STORE_PREFIX) :].partition("#")
-        if not path_text or not table:
-            raise InvalidInput("a store input is written store:PATH#table", field="input")
-        if not Path(path_text).is_file():
-            raise NotFound(f"store {path_text} does not exist", field="input")
-        _run(engine, f"ATTACH {q.literal(path_text)} AS {alias} (READ_ONLY)", what="store")
-        parts = ".".join(q.quote(p) for p in table.split("."))
-        return f"{alias}.{parts}"
-    path = Path(text)
-    name = path.name.lower()
-    if not path.is_file():
-        raise NotFound(f"input {text} does not exist", field="input")
-    if name.endswith((".parquet", ".pq")):
+    ref = parse_input(text)
+    if not ref.path.is_file():
+        what = "store" if ref.fmt is InputFormat.STORE else "input"
+        raise NotFound(f"{what} {ref.path} does not exist", field="input")
+    if ref.fmt is InputFormat.STORE:
+        _run(engine, f"ATTACH {q.literal(str(ref.path))} AS {alias} (READ_ONLY)", what="store")
+        return f"{alias}." + ".".join(q.quote(p) for p in ref.table_parts())
+    if ref.fmt is InputFormat.PARQUET:
         return f"read_parquet({q.literal(text)})"
-    if name.endswith((".csv", ".csv.gz", ".tsv")):
-        return f"read_csv({q.literal(text)}, header = true, all_varchar = true)"
-    raise InvalidInput(f"{path.name}: use a .csv or .parquet file, or store:PATH#table")
+    return f"read_csv({q.literal(text)}, header = true, all_varchar = true)"
 
 
 def _check_columns(engine: DuckDBEngine, relation: str, qi: Sequence[str], label: str) -> None:
