@@ -4,20 +4,30 @@
 A requester's API key fixes who it is: ``requester.id`` in the body must be the key's principal,
 and a requester reads only its own requests (anyone else's is a 404, never a 403, so the
 existence of other requests is not revealed). Officers and auditors read every request.
+
+``POST /v1/requests`` is served by :func:`submit_request_lean`, a plain Starlette route placed
+ahead of the FastAPI one (:func:`include_lean`): the same steps in the same order as FastAPI's
+(JSON parse, API key and role, pydantic validation of the Request contract, the 422 naming the
+field) without FastAPI's per-request dependency machinery. The FastAPI route stays for OpenAPI.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, FastAPI, Path
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+from starlette.requests import Request as HttpRequest
+from starlette.routing import Route
 
 from healthwall.errors import Forbidden
 from healthwall.model.decision import Decision
 from healthwall.model.request import Request as RecordRequest
-from healthwall.service.auth import require_roles
+from healthwall.service.auth import api_principal, require_roles
 from healthwall.service.context import AppContext, get_context
 from healthwall.workflows.credentials import Principal, Role
 
@@ -47,6 +57,10 @@ async def submit_request(
     ctx: AppContext = Depends(get_context),
 ) -> Response:
     """Decide a record request: permit, deny or review, with reasons and released elements."""
+    return await _decide(body, principal, ctx)
+
+
+async def _decide(body: RecordRequest, principal: Principal, ctx: AppContext) -> Response:
     if body.requester.id != principal.id:
         raise Forbidden("requester.id must be the API key's requester", field="requester.id")
     disclosure = await ctx.runtime.submit_awaitable(body)
@@ -54,6 +68,55 @@ async def submit_request(
     answer["release"] = disclosure.content
     # Already the documented shape (response_model, for OpenAPI): sent without re-validation.
     return JSONResponse(answer)
+
+
+async def submit_request_lean(request: HttpRequest) -> Response:
+    """``POST /v1/requests`` without FastAPI's dependency solving, in FastAPI's order: a body
+    that is not JSON is a 422 first, then the API key (401) and role (403), then the Request
+    contract's pydantic validation (422 naming the field, through the app's one handler)."""
+    request.scope["route"] = LEAN_ROUTE  # the access log names the route template
+    ctx: AppContext = request.app.state.ctx
+    payload = await _json_body(request)
+    principal = await api_principal(request, ctx)
+    if principal.role is not Role.REQUESTER:
+        raise Forbidden("this route needs another role", field="role")
+    if payload is None:
+        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "missing"}])
+    try:
+        body = RecordRequest.model_validate(payload)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        raise RequestValidationError(
+            [{**err, "loc": ("body", *err["loc"])} for err in errors]
+        ) from None
+    return await _decide(body, principal, ctx)
+
+
+async def _json_body(request: HttpRequest) -> Any:
+    """The parsed body as FastAPI reads it: JSON for a JSON content type, else the raw bytes
+    (which then fail validation); None when there is no body."""
+    raw = await request.body()
+    if not raw:
+        return None
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not (
+        kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
+    ):
+        return raw
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error"}]
+        ) from None
+
+
+LEAN_ROUTE = Route("/v1/requests", submit_request_lean, methods=["POST"], include_in_schema=False)
+
+
+def include_lean(app: FastAPI) -> None:
+    """Put the lean ``POST /v1/requests`` ahead of every other route (call before the routers)."""
+    app.router.routes.append(LEAN_ROUTE)
 
 
 @router.get("/requests/{request_id}", response_model=Decision, responses=_ERRORS)
