@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import sqlite3
+from pathlib import Path
 
 import pytest
 from ledger_helpers import PSEUDONYM_KEY, decision, key_entry, release
@@ -78,8 +80,7 @@ def test_nested_writer_is_refused(ledger: Ledger) -> None:
     [
         "UPDATE hw_ledger_entries SET kind = 'x'",
         "DELETE FROM hw_ledger_entries",
-        "UPDATE hw_ledger_nodes SET idx = idx + 100",
-        "DELETE FROM hw_ledger_nodes",
+        "UPDATE hw_ledger_entries SET nodes = x''",
         "DELETE FROM hw_ledger_checkpoints",
         "UPDATE hw_ledger_checkpoints SET note = ''",
     ],
@@ -220,3 +221,23 @@ def test_non_ascii_entries_round_trip_and_verify(ledger: Ledger) -> None:
     ledger.append(entry)
     assert ledger.entry(0).description == entry.description
     assert ledger.verify().ok
+
+
+def test_older_layout_is_refused_by_name(tmp_path: Path) -> None:
+    """A ledger from the layout with a separate node table is refused, not appended to."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE hw_ledger_entries (seq INTEGER PRIMARY KEY, kind VARCHAR(40) NOT NULL,"
+        " at VARCHAR(32) NOT NULL, patient VARCHAR(128), body BLOB NOT NULL,"
+        " leaf_hash BLOB NOT NULL)"
+    )
+    conn.commit()
+    conn.close()
+    with pytest.raises(ConfigError, match="older layout") as info:
+        Ledger.open(f"sqlite:///{path}", pseudonym_key=PSEUDONYM_KEY)
+    assert info.value.field == "ledger_url"
+    conn = sqlite3.connect(path)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    conn.close()
+    assert "hw_ledger_checkpoints" not in tables  # refused before anything was created

@@ -16,7 +16,7 @@ from ledger_helpers import PSEUDONYM_KEY, decision, key_entry, release
 from sqlalchemy import text
 
 from healthwall.ledger import Ledger
-from healthwall.ledger.hashing import leaf_hash
+from healthwall.ledger.hashing import leaf_hash, tree_levels
 
 N = 40
 
@@ -39,7 +39,7 @@ def _drop_triggers(ledger: Ledger) -> None:
             for (name,) in names.all():
                 conn.execute(text(f"DROP TRIGGER {name}"))
         else:
-            for table in ("hw_ledger_entries", "hw_ledger_nodes", "hw_ledger_checkpoints"):
+            for table in ("hw_ledger_entries", "hw_ledger_checkpoints"):
                 conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
 
 
@@ -137,17 +137,60 @@ def test_consistent_rewrite_is_caught_by_nodes_and_checkpoints(ledger: Ledger) -
     result = ledger.verify()
     assert not result.ok and result.first_bad_index is not None
     assert 20 <= result.first_bad_index <= 25
-    # with the nodes gone too, only the signed checkpoint stands: it names the range start
-    _sql(ledger, "DELETE FROM hw_ledger_nodes")
+    assert result.reason == "entry 25: stored tree nodes do not match the entries"
+    # with every stored node recomputed too, only the signed checkpoints stand: the one at 20
+    # still holds, the one at 40 does not, so the range start is named
+    _rewrite_nodes(ledger)
     result = ledger.verify()
-    assert not result.ok and result.first_bad_index is not None and result.first_bad_index <= 25
+    assert not result.ok and result.first_bad_index == 20
+    assert "checkpoint 40" in result.reason
+
+
+def _rewrite_nodes(ledger: Ledger) -> None:
+    """What an insider who recomputes the tree after an edit would store in every row."""
+    with ledger.engine.connect() as conn:
+        leaves = [
+            bytes(h)
+            for (h,) in conn.execute(text("SELECT leaf_hash FROM hw_ledger_entries ORDER BY seq"))
+        ]
+    levels = tree_levels(leaves)
+    for seq in range(len(leaves)):
+        closed, level, i = b"", 0, seq
+        while i & 1:
+            level += 1
+            i >>= 1
+            closed += levels[level][seq >> level]
+        _sql(ledger, "UPDATE hw_ledger_entries SET nodes = :n WHERE seq = :s", n=closed, s=seq)
+
+
+@pytest.mark.parametrize(
+    ("seq", "change"), [(13, "flip"), (31, "flip"), (31, "short"), (30, "add")]
+)
+def test_tampered_stored_node_is_named(ledger: Ledger, seq: int, change: str) -> None:
+    """A changed, shortened or invented tree node in a row is caught at that row."""
+    _fill(ledger)
+    _drop_triggers(ledger)
+    with ledger.engine.connect() as conn:
+        nodes = bytes(
+            conn.execute(
+                text(f"SELECT nodes FROM hw_ledger_entries WHERE seq = {seq}")
+            ).scalar_one()
+        )
+    changed = {
+        "flip": lambda b: _flip(b, len(b) - 1),
+        "short": lambda b: b[:-1],
+        "add": lambda b: b + bytes(32),
+    }[change](nodes)
+    _sql(ledger, "UPDATE hw_ledger_entries SET nodes = :n WHERE seq = :s", n=changed, s=seq)
+    result = ledger.verify()
+    assert not result.ok and result.first_bad_index == seq
+    assert result.reason == f"entry {seq}: stored tree nodes do not match the entries"
 
 
 def test_truncated_tail_is_caught_by_the_checkpoint(ledger: Ledger) -> None:
     _fill(ledger, checkpoint_at=(N,))
     _drop_triggers(ledger)
     _sql(ledger, "DELETE FROM hw_ledger_entries WHERE seq >= 35")
-    _sql(ledger, "DELETE FROM hw_ledger_nodes WHERE (idx + 1) * (1 << level) > 35")
     result = ledger.verify()
     assert not result.ok and result.first_bad_index == 35
 

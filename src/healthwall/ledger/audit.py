@@ -5,7 +5,8 @@ Checks, in order, and reports the first failure with the lowest index it implica
 1. entries: indexes are 0..n-1 with no gap; each body's ``seq`` equals its row's index (a swapped
    or reordered row fails here); SHA-256(0x00 || body) equals the stored leaf hash; the indexed
    ``kind``/``patient`` columns agree with the body;
-2. stored tree nodes equal the nodes recomputed from the leaves (levels >= 1);
+2. the tree nodes stored with each leaf (the complete subtrees it closes) equal the nodes
+   recomputed from the leaves; the tree's levels are built as the rows stream in;
 3. every stored checkpoint: its size is within the ledger, its note's signature verifies (when a
    public key is known) and names that size and root, and the root equals the recomputed root.
 
@@ -14,6 +15,7 @@ Reading is streamed in chunks; hashing is ``hashlib`` over bytes (about 1M entri
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from sqlalchemy import Connection, Engine, select
 
 from healthwall.ledger import store
 from healthwall.ledger.checkpoint import checkpoint_body
-from healthwall.ledger.hashing import EMPTY_ROOT, leaf_hash, root_from_levels, tree_levels
+from healthwall.ledger.hashing import EMPTY_ROOT, leaf_hash, root_from_levels
 from healthwall.ledger.verifier import (
     PublicKey,
     VerificationError,
@@ -33,6 +35,7 @@ from healthwall.ledger.verifier import (
 
 CHUNK = 20_000
 _DECODER = json.JSONDecoder()
+_SHA256 = hashlib.sha256
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,12 @@ class _Bad(Exception):
 
 def verify_ledger(engine: Engine, *, public_keys: Sequence[str] = ()) -> VerifyResult:
     """Verify everything stored in the ledger database behind ``engine``."""
-    leaves: list[bytes] = []
+    levels: list[list[bytes]] = [[]]
+    leaves = levels[0]
     checked = 0
     try:
         with engine.connect() as conn:
-            _check_entries(conn, leaves)
-            levels = tree_levels(leaves) if leaves else [[]]
-            _check_nodes(conn, levels)
+            _check_entries(conn, levels)
             checked = _check_checkpoints(conn, levels, len(leaves), public_keys)
     except _Bad as bad:
         return VerifyResult(
@@ -77,14 +79,33 @@ def verify_ledger(engine: Engine, *, public_keys: Sequence[str] = ()) -> VerifyR
     return VerifyResult(True, None, "ok", len(leaves), root.hex(), checked, bool(public_keys))
 
 
-def _check_entries(conn: Connection, leaves: list[bytes]) -> None:
-    """Stream every entry in index order (chunks, straight from the DB-API cursor)."""
+def _check_entries(conn: Connection, levels: list[list[bytes]]) -> None:
+    """Stream every entry in index order (chunks, straight from the DB-API cursor), building the
+    tree level by level and checking the nodes each row stores against it."""
+    leaves = levels[0]
     for rows in store.scan_entries(conn, CHUNK):
-        for seq, kind, patient, body, stored in rows:
+        for seq, kind, patient, body, stored, closed in rows:
             index = _as_int(seq, len(leaves))
             raw, leaf = _as_bytes(body, index), _as_bytes(stored, index)
             _check_entry(len(leaves), index, kind, patient, raw, leaf)
             leaves.append(leaf)
+            _check_closed(levels, index, _as_bytes(closed, index))
+
+
+def _check_closed(levels: list[list[bytes]], seq: int, stored: bytes) -> None:
+    """Append the subtrees leaf ``seq`` completes to ``levels``; they must be what it stores."""
+    level, i, expected = 0, seq, b""
+    while i & 1:
+        below = levels[level]
+        node = _SHA256(b"\x01" + below[-2] + below[-1]).digest()
+        level += 1
+        i >>= 1
+        if level == len(levels):
+            levels.append([])
+        levels[level].append(node)
+        expected += node
+    if stored != expected:
+        raise _Bad(seq, f"entry {seq}: stored tree nodes do not match the entries")
 
 
 def _as_int(value: Any, expected: int) -> int:
@@ -121,31 +142,6 @@ def _check_entry(
         raise _Bad(seq, f"entry {seq}: recorded at a different index (moved or swapped)")
     if data.get("kind") != kind or data.get("patient") != patient:
         raise _Bad(seq, f"entry {seq}: indexed columns disagree with the entry")
-
-
-def _check_nodes(conn: Connection, levels: list[list[bytes]]) -> None:
-    seen = 0
-    for lvl, idx, h in store.scan_nodes(conn):
-        if lvl >= len(levels) or idx >= len(levels[lvl]):
-            raise _Bad(len(levels[0]), f"tree node ({lvl}, {idx}) lies beyond the entries")
-        if levels[lvl][idx] != h:
-            raise _Bad(idx << lvl, f"tree node ({lvl}, {idx}) does not match the entries")
-        seen += 1
-    expected = sum(len(level) for level in levels[1:])
-    if seen != expected:
-        raise _Bad(_first_missing_node(conn, levels), "stored tree nodes are missing")
-
-
-def _first_missing_node(conn: Connection, levels: list[list[bytes]]) -> int:
-    n = store.nodes.c
-    have = {(int(a), int(b)) for a, b in conn.execute(select(n.level, n.idx))}
-    missing = [
-        i << lvl
-        for lvl in range(1, len(levels))
-        for i in range(len(levels[lvl]))
-        if (lvl, i) not in have
-    ]
-    return min(missing) if missing else 0
 
 
 def _check_checkpoints(

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import rfc8785
+from pydantic import BaseModel
 
 from healthwall.errors import IntegrityError
 from healthwall.model.entries import LedgerEntry, parse_entry
@@ -67,8 +68,31 @@ def fast_canonical(obj: Any) -> bytes:
         return canonical(obj)
 
 
+#: The kinds of the gateway's hot path, whose fields (and their nested models' fields) are all
+#: ``str``, ``bool``, ``None`` or lists of them: for these a model's ``__dict__`` holds exactly
+#: what pydantic's ``mode="json"`` serializer would produce, so the leaf is encoded straight from
+#: it (about a third of the cost). Anything else met on the way (a ``str`` subclass, a float, a
+#: date) makes orjson call ``_plain_fields``, which refuses it, and the entry takes the general
+#: path; tests/ledger checks the bytes are identical with hypothesis.
+DICT_KINDS = frozenset({"request-received", "decision-made", "released"})
+
+
+def _plain_fields(obj: Any) -> dict[str, Any]:
+    """orjson's ``default``: a nested model as its field dict; anything else is refused."""
+    if isinstance(obj, BaseModel) and not obj.__pydantic_extra__:
+        return obj.__dict__
+    raise TypeError
+
+
 def leaf_bytes(entry: LedgerEntry, seq: int) -> bytes:
     """The exact bytes stored and hashed for ``entry`` at index ``seq``."""
+    if entry.kind in DICT_KINDS:
+        try:
+            return orjson.dumps(
+                {**entry.__dict__, SEQ: seq}, default=_plain_fields, option=_FAST_OPTS
+            )
+        except orjson.JSONEncodeError:
+            pass  # something not plain: the serializer below decides
     # the serializer directly: same output as ``entry.to_json()``, less per-call overhead
     body: dict[str, Any] = type(entry).__pydantic_serializer__.to_python(entry, mode="json")
     body[SEQ] = seq

@@ -18,8 +18,9 @@ import hmac
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, bindparam, func, select, text
 
 from healthwall.errors import ConfigError, IntegrityError, InvalidInput, NotFound
 from healthwall.ledger import store
@@ -203,22 +204,43 @@ class Ledger:
         until: str | None = None,
     ) -> list[tuple[int, str, LedgerEntry]]:
         """Like :meth:`find`, with each entry's hex leaf hash: (index, leaf hash, entry)."""
+        if patient is not None:
+            return self._find_patient(patient, kinds, since, until)
         c = store.entries.c
-        q = select(c.leaf_hash, c.body)
+        q = select(c.seq, c.leaf_hash, c.body)
         if kinds is not None:
             q = q.where(c.kind.in_(list(kinds)))
-        if patient is not None:
-            q = q.where(c.patient == patient)
         if since is not None:
             q = q.where(c.at >= since)
         if until is not None:
             q = q.where(c.at < until)
-        out: list[tuple[int, str, LedgerEntry]] = []
         with self.engine.connect() as conn:
-            for leaf, body in conn.execute(q.order_by(c.seq)):
-                seq, entry = decode_leaf(bytes(body))
-                out.append((seq, bytes(leaf).hex(), entry))
-        return out
+            return _decoded(conn.execute(q.order_by(c.seq)).all())
+
+    def _find_patient(
+        self, patient: str, kinds: Sequence[str] | None, since: str | None, until: str | None
+    ) -> list[tuple[int, str, LedgerEntry]]:
+        """One patient's entries through the segmented patient index (see :mod:`.store`)."""
+        sql = store.PATIENT_QUERY
+        params: dict[str, object] = {"patient": patient}
+        if kinds is not None:
+            sql += " AND e.kind IN :kinds"
+            params["kinds"] = list(kinds)
+        if since is not None:
+            sql += " AND e.at >= :since"
+            params["since"] = since
+        if until is not None:
+            sql += " AND e.at < :until"
+            params["until"] = until
+        q = text(sql + " ORDER BY e.seq")
+        if kinds is not None:
+            q = q.bindparams(bindparam("kinds", expanding=True))
+        with self.engine.connect() as conn:
+            size = _size(conn)
+            if size == 0:
+                return []
+            params["last_segment"] = (size - 1) // store.PATIENT_SEGMENT
+            return _decoded(conn.execute(q, params).all())
 
     def root(self, size: int | None = None) -> bytes:
         """The tree root at ``size`` (default: now)."""
@@ -325,6 +347,16 @@ _MAX_SEQ = select(func.max(store.entries.c.seq))
 def _size(conn: Connection) -> int:
     top = conn.execute(_MAX_SEQ).scalar()
     return 0 if top is None else int(top) + 1
+
+
+def _decoded(rows: Sequence[Any]) -> list[tuple[int, str, LedgerEntry]]:
+    """``(seq, leaf_hash, body)`` rows as (index as recorded in the entry, hex leaf hash, entry);
+    a row moved by tampering is for ``verify`` to name, as before."""
+    out: list[tuple[int, str, LedgerEntry]] = []
+    for _, leaf, body in rows:
+        seq, entry = decode_leaf(bytes(body))
+        out.append((seq, bytes(leaf).hex(), entry))
+    return out
 
 
 def _root(conn: Connection, size: int) -> bytes:

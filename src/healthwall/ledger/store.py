@@ -1,15 +1,19 @@
 """The ledger's tables in SQLite or PostgreSQL, with append-only enforced by the database.
 
-Three tables, all append-only (UPDATE, DELETE and, on PostgreSQL, TRUNCATE are rejected by
+Two tables, both append-only (UPDATE, DELETE and, on PostgreSQL, TRUNCATE are rejected by
 triggers, so even a custodian's own SQL cannot quietly change the record; an attacker who drops the
 triggers is caught by verification instead):
 
 * ``hw_ledger_entries`` -- one row per leaf: ``seq`` (the index), ``kind``, ``at``, ``patient``
-  (pseudonym, indexed for the accounting), ``body`` (the exact canonical bytes) and ``leaf_hash``.
+  (pseudonym, indexed for the accounting), ``body`` (the exact canonical bytes), ``leaf_hash``
+  and ``nodes``: the hashes of the complete subtrees this leaf closes, levels 1, 2, ... in order
+  (32 bytes each; leaf ``seq`` closes one subtree per trailing 1 bit of ``seq``, so half the rows
+  hold none). Subtree ``(level, idx)`` is therefore stored in row ``(idx + 1) * 2**level - 1`` at
+  offset ``(level - 1) * 32`` (:func:`node_home`): appending writes one row, not a row per node
+  in a second table and its index, and a proof reads its nodes in one primary-key lookup.
   On PostgreSQL a trigger also makes inserts come in order (``seq`` one past the maximum); on
   SQLite that per-row check would cost two thirds of the batched append rate, so there a gap is
   left to verification, which names it.
-* ``hw_ledger_nodes`` -- every complete subtree hash above the leaves, ``(level, idx)``.
 * ``hw_ledger_checkpoints`` -- every signed checkpoint issued (size, root, note text).
 
 SQLite runs in WAL mode with ``synchronous=FULL`` (a commit is on disk when it returns) and
@@ -35,6 +39,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
     text,
 )
 from sqlalchemy.exc import ArgumentError
@@ -54,17 +59,27 @@ entries = Table(
     Column("patient", String(128), nullable=True),
     Column("body", LargeBinary, nullable=False),
     Column("leaf_hash", LargeBinary(32), nullable=False),
-    Index("hw_ledger_entries_patient", "patient", "seq"),
+    Column("nodes", LargeBinary, nullable=False),
     Index("hw_ledger_entries_at", "at"),
 )
 
-nodes = Table(
-    "hw_ledger_nodes",
-    metadata,
-    Column("level", Integer, primary_key=True, autoincrement=False),
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
-    Column("hash", LargeBinary(32), nullable=False),
-    sqlite_with_rowid=False,
+#: The patient index is split by segments of this many entries: ``((seq / 4096), patient)``.
+#: Pseudonyms are random, so a plain ``(patient)`` index takes every new entry to a random page
+#: of an ever larger B-tree, and a batch of a thousand entries dirtied (and wrote to the WAL) a
+#: thousand index pages. Within the newest segment a batch touches at most its ~80 pages. A
+#: patient's entries are found with one index probe per segment (:data:`PATIENT_QUERY`):
+#: about 250 probes at a million entries.
+PATIENT_SEGMENT = 4096
+_PATIENT_INDEX = (
+    "CREATE INDEX IF NOT EXISTS hw_ledger_entries_patient_seg"
+    f" ON hw_ledger_entries ((seq / {PATIENT_SEGMENT}), patient)"
+)
+#: Every entry of one patient pseudonym: a probe of the segmented index per segment up to
+#: ``:last_segment`` (the expression must be written exactly as in the index).
+PATIENT_QUERY = (
+    "WITH RECURSIVE seg(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seg WHERE n < :last_segment)"
+    " SELECT e.seq, e.leaf_hash, e.body FROM seg JOIN hw_ledger_entries e"
+    f" ON e.seq / {PATIENT_SEGMENT} = seg.n AND e.patient = :patient"
 )
 
 checkpoints = Table(
@@ -76,7 +91,8 @@ checkpoints = Table(
     Column("at", String(32), nullable=False),
 )
 
-TABLES = ("hw_ledger_entries", "hw_ledger_nodes", "hw_ledger_checkpoints")
+TABLES = ("hw_ledger_entries", "hw_ledger_checkpoints")
+HASH = 32
 IMMEDIATE = "hw_immediate"
 #: Key of the PostgreSQL transaction-level advisory lock that serializes ledger writers.
 PG_LOCK_KEY = 0x4857_4C45_4447_4552 & 0x7FFF_FFFF_FFFF_FFFF
@@ -129,10 +145,23 @@ def create_schema(engine: Engine) -> None:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
         metadata.create_all(conn)
+        _require_current_layout(conn)
+        conn.exec_driver_sql(_PATIENT_INDEX)
         if engine.dialect.name == "sqlite":
             _sqlite_triggers(conn)
         else:
             _postgres_triggers(conn)
+
+
+def _require_current_layout(conn: Connection) -> None:
+    """Refuse a ledger written by a healthwall that kept tree nodes in their own table."""
+    columns = {c["name"] for c in inspect(conn).get_columns("hw_ledger_entries")}
+    if "nodes" not in columns:
+        raise ConfigError(
+            "ledger url: this ledger has the older layout (tree nodes in hw_ledger_nodes);"
+            " verify it with the release that wrote it and start a new ledger",
+            field="ledger_url",
+        )
 
 
 def _sqlite_triggers(conn: Connection) -> None:
@@ -171,10 +200,13 @@ def _postgres_triggers(conn: Connection) -> None:
     )
 
 
-def insert_raw(
-    conn: Connection, leaf_rows: list[tuple[Any, ...]], node_rows: list[tuple[Any, ...]]
-) -> None:
-    """Insert leaves ``(seq, kind, at, patient, body, leaf_hash)`` and nodes ``(level, idx, hash)``.
+def node_home(level: int, idx: int) -> int:
+    """The index of the leaf whose row stores subtree ``(level, idx)``: the last leaf it covers."""
+    return ((idx + 1) << level) - 1
+
+
+def insert_raw(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Insert leaves ``(seq, kind, at, patient, body, leaf_hash, nodes)``.
 
     The hot path of every append, so it goes straight to the DB-API cursor of the writer's
     connection (same transaction), skipping SQLAlchemy's per-row bind processing.
@@ -182,56 +214,53 @@ def insert_raw(
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
     cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        if leaf_rows:
-            cur.executemany(
-                "INSERT INTO hw_ledger_entries (seq, kind, at, patient, body, leaf_hash)"
-                f" VALUES ({', '.join([mark] * 6)})",
-                leaf_rows,
-            )
-        if node_rows:
-            cur.executemany(
-                f"INSERT INTO hw_ledger_nodes (level, idx, hash) VALUES ({mark}, {mark}, {mark})",
-                node_rows,
-            )
+        cur.executemany(
+            "INSERT INTO hw_ledger_entries (seq, kind, at, patient, body, leaf_hash, nodes)"
+            f" VALUES ({', '.join([mark] * 7)})",
+            rows,
+        )
     finally:
         cur.close()
 
 
 def fetch_nodes(conn: Connection, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Stored hashes of complete subtrees ``(level, idx)``: leaves from the entries table.
+    """Stored hashes of complete subtrees ``(level, idx)``, level 0 being the leaves.
 
-    Point lookups on the primary keys, OR-ed in one statement per table through the DB-API
-    cursor: a row-value ``IN`` list is not index-assisted on SQLite, and proofs must stay well
-    under a millisecond at a million entries.
+    One primary-key ``IN`` lookup of the rows that hold them (:func:`node_home`), through the
+    DB-API cursor: proofs must stay well under a millisecond at a million entries. A subtree whose
+    row is absent, or whose slot is short, is left out (the caller names it missing).
     """
+    if not wanted:
+        return {}
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    leaves = sorted(i for lvl, i in wanted if lvl == 0)
-    inner = sorted((lvl, i) for lvl, i in wanted if lvl > 0)
-    out: dict[tuple[int, int], bytes] = {}
+    homes = sorted({node_home(lvl, i) for lvl, i in wanted})
     cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        if leaves:
-            marks = ", ".join([mark] * len(leaves))
-            cur.execute(
-                f"SELECT seq, leaf_hash FROM hw_ledger_entries WHERE seq IN ({marks})", leaves
-            )
-            out.update({(0, int(seq)): bytes(h) for seq, h in cur.fetchall()})
-        if inner:
-            terms = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(inner))
-            params = [v for node in inner for v in node]
-            cur.execute(f"SELECT level, idx, hash FROM hw_ledger_nodes WHERE {terms}", params)
-            out.update({(int(lvl), int(i)): bytes(h) for lvl, i, h in cur.fetchall()})
+        cur.execute(
+            "SELECT seq, leaf_hash, nodes FROM hw_ledger_entries"
+            f" WHERE seq IN ({', '.join([mark] * len(homes))})",
+            homes,
+        )
+        rows = {int(seq): (bytes(leaf), bytes(closed)) for seq, leaf, closed in cur.fetchall()}
     finally:
         cur.close()
+    out: dict[tuple[int, int], bytes] = {}
+    for lvl, i in wanted:
+        row = rows.get(node_home(lvl, i))
+        if row is None:
+            continue
+        h = row[0] if lvl == 0 else row[1][(lvl - 1) * HASH : lvl * HASH]
+        if len(h) == HASH:
+            out[(lvl, i)] = h
     return out
 
 
 def scan_entries(conn: Connection, chunk: int) -> Iterator[list[tuple[Any, ...]]]:
-    """All entries ``(seq, kind, patient, body, leaf_hash)`` in index order, in chunks (keyset
-    pagination on the primary key), read through the DB-API cursor for speed."""
+    """All entries ``(seq, kind, patient, body, leaf_hash, nodes)`` in index order, in chunks
+    (keyset pagination on the primary key), read through the DB-API cursor for speed."""
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
     sql = (
-        "SELECT seq, kind, patient, body, leaf_hash FROM hw_ledger_entries"
+        "SELECT seq, kind, patient, body, leaf_hash, nodes FROM hw_ledger_entries"
         f" WHERE seq > {mark} ORDER BY seq LIMIT {int(chunk)}"
     )
     cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -244,18 +273,6 @@ def scan_entries(conn: Connection, chunk: int) -> Iterator[list[tuple[Any, ...]]
                 return
             yield rows
             last = rows[-1][0]
-    finally:
-        cur.close()
-
-
-def scan_nodes(conn: Connection) -> Iterator[tuple[int, int, bytes]]:
-    """Every stored tree node ``(level, idx, hash)`` in key order, through the DB-API cursor."""
-    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cur.execute("SELECT level, idx, hash FROM hw_ledger_nodes ORDER BY level, idx")
-        while rows := cur.fetchmany(20_000):
-            for lvl, idx, h in rows:
-                yield int(lvl), int(idx), bytes(h)
     finally:
         cur.close()
 

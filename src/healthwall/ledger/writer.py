@@ -1,7 +1,8 @@
 """The writer's side of the ledger: receipts, proofs as returned, the tree frontier, ``Writer``.
 
 The frontier is the hash of the rightmost complete subtree at each level; appending a leaf
-combines it with the frontier (O(log n)) and yields the new complete subtrees to store.
+combines it with the frontier (O(log n)) and yields the new complete subtrees, stored in the
+leaf's own row (see :mod:`.store`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ from sqlalchemy import Connection
 
 from healthwall.ledger import store
 from healthwall.ledger.canonical import leaf_bytes
-from healthwall.ledger.hashing import fold_nodes, node_hash
+from healthwall.ledger.hashing import fold_nodes
 from healthwall.model.entries import LedgerEntry
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Receipt:
-    """Where an appended entry sits: its index and hex leaf hash (valid once committed)."""
+    """Where an appended entry sits: its index and hex leaf hash (valid once committed).
+
+    Not frozen: one is made per appended entry, and a frozen dataclass's ``__init__`` costs three
+    times as much; nothing reads a receipt back from the ledger, so changing one changes nothing.
+    """
 
     index: int
     leaf_hash: str
@@ -55,17 +60,6 @@ class Frontier:
     size: int
     by_level: dict[int, bytes]
 
-    def add(self, leaf: bytes, new_nodes: list[tuple[int, int, bytes]]) -> None:
-        """Append one leaf; record every complete subtree it closes in ``new_nodes``."""
-        node, level, i = leaf, 0, self.size
-        while i & 1:
-            node = node_hash(self.by_level.pop(level), node)
-            level += 1
-            i >>= 1
-            new_nodes.append((level, i, node))
-        self.by_level[level] = node
-        self.size += 1
-
     def root(self) -> bytes:
         return fold_nodes([self.by_level[lvl] for lvl in sorted(self.by_level, reverse=True)])
 
@@ -82,7 +76,7 @@ class Writer:
         return self.append_many([entry])[0]
 
     def append_many(self, batch: Sequence[LedgerEntry]) -> list[Receipt]:
-        """Append entries in order in this transaction (one executemany per table).
+        """Append entries in order in this transaction (one executemany).
 
         The hot path of batched appends: hashing and the frontier update are inlined (RFC 9162
         leaf = SHA-256(0x00 || bytes), node = SHA-256(0x01 || left || right)), rows are built
@@ -90,7 +84,6 @@ class Writer:
         so a failed batch leaves the writer's view of the tree unchanged.
         """
         rows: list[tuple[Any, ...]] = []
-        new_nodes: list[tuple[int, int, bytes]] = []
         receipts: list[Receipt] = []
         sha256 = hashlib.sha256
         frontier = self._frontier
@@ -99,16 +92,19 @@ class Writer:
         for entry in batch:
             body = leaf_bytes(entry, seq)
             leaf = sha256(b"\x00" + body).digest()
-            rows.append((seq, entry.kind, entry.at, getattr(entry, "patient", None), body, leaf))
-            receipts.append(Receipt(seq, leaf.hex()))
+            closed = b""  # the complete subtrees this leaf finishes, level 1 upwards
             node, level, i = leaf, 0, seq
-            while i & 1:  # close every complete subtree this leaf finishes
+            while i & 1:
                 node = sha256(b"\x01" + by_level.pop(level) + node).digest()
+                closed += node
                 level += 1
                 i >>= 1
-                new_nodes.append((level, i, node))
             by_level[level] = node
+            rows.append(
+                (seq, entry.kind, entry.at, getattr(entry, "patient", None), body, leaf, closed)
+            )
+            receipts.append(Receipt(seq, leaf.hex()))
             seq += 1
-        store.insert_raw(self.conn, rows, new_nodes)
+        store.insert_raw(self.conn, rows)
         frontier.size, frontier.by_level = seq, by_level
         return receipts
