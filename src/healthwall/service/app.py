@@ -83,6 +83,7 @@ def create_app(settings: ServiceSettings, runtime: Runtime | None = None) -> Fas
         ServiceMiddleware,
         max_body_bytes=settings.max_body_bytes,
         log_access=settings.access_log,
+        direct=api.requests.DIRECT_ROUTES,
     )
     return app
 

@@ -5,10 +5,13 @@ A requester's API key fixes who it is: ``requester.id`` in the body must be the 
 and a requester reads only its own requests (anyone else's is a 404, never a 403, so the
 existence of other requests is not revealed). Officers and auditors read every request.
 
-``POST /v1/requests`` is served by :func:`submit_request_lean`, a plain Starlette route placed
-ahead of the FastAPI one (:func:`include_lean`): the same steps in the same order as FastAPI's
-(JSON parse, API key and role, pydantic validation of the Request contract, the 422 naming the
-field) without FastAPI's per-request dependency machinery. The FastAPI route stays for OpenAPI.
+``POST /v1/requests`` is served by :func:`submit_direct`, a raw ASGI handler the service
+middleware calls directly (:data:`DIRECT_ROUTES`), so the hot path skips FastAPI's and Starlette's
+middleware stack, router and request/response objects: the same steps in the same order as
+FastAPI's (JSON parse, API key and role, pydantic validation of the Request contract, the 422
+naming the field), errors rendered by the app's one error shape. :func:`submit_request_lean`, the
+same steps as a plain Starlette route (:func:`include_lean`), serves the route when the app runs
+without that middleware; the FastAPI route stays behind both for OpenAPI.
 """
 
 from __future__ import annotations
@@ -17,19 +20,24 @@ import asyncio
 import json
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Depends, FastAPI, Path
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 from starlette.requests import Request as HttpRequest
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from healthwall.errors import Forbidden
+from healthwall.errors import Forbidden, HealthwallError, Unauthorized
 from healthwall.model.decision import Decision
 from healthwall.model.request import Request as RecordRequest
 from healthwall.service.auth import api_principal, require_roles
 from healthwall.service.context import AppContext, get_context
+from healthwall.service.errors import error_response, validation_error
 from healthwall.workflows.credentials import Principal, Role
+from healthwall.workflows.gateway_review import Disclosure
 
 router = APIRouter(prefix="/v1", tags=["requests"])
 
@@ -82,14 +90,7 @@ async def submit_request_lean(request: HttpRequest) -> Response:
         raise Forbidden("this route needs another role", field="role")
     if payload is None:
         raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "missing"}])
-    try:
-        body = RecordRequest.model_validate(payload)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False, include_context=False)
-        raise RequestValidationError(
-            [{**err, "loc": ("body", *err["loc"])} for err in errors]
-        ) from None
-    return await _decide(body, principal, ctx)
+    return await _decide(_validate(payload), principal, ctx)
 
 
 async def _json_body(request: HttpRequest) -> Any:
@@ -112,6 +113,114 @@ async def _json_body(request: HttpRequest) -> Any:
 
 
 LEAN_ROUTE = Route("/v1/requests", submit_request_lean, methods=["POST"], include_in_schema=False)
+
+_JSON_HEADERS = (b"content-type", b"application/json")
+_DECISION_JSON = Decision.__pydantic_serializer__.to_json  # the documented shape, as bytes
+
+
+def answer_bytes(disclosure: Disclosure) -> bytes:
+    """The response body: the Decision's JSON with ``release`` appended (DecisionWithRelease),
+    encoded once to bytes (no dict of the decision, no second JSON encoder pass)."""
+    decision = _DECISION_JSON(disclosure.decision)
+    return decision[:-1] + b',"release":' + orjson.dumps(disclosure.content) + b"}"
+
+
+async def submit_direct(scope: Scope, receive: Receive, send: Send) -> None:
+    """``POST /v1/requests`` as raw ASGI, called by the service middleware (inside its body
+    limit, security headers, generic 500 and access log): in FastAPI's order, a body that is not
+    JSON is a 422 first, then the API key (401) and role (403), then the Request contract's
+    pydantic validation (422 naming the field); errors in the app's one shape."""
+    scope["route"] = LEAN_ROUTE  # the access log names the route template
+    try:
+        status, body = 200, await _submit_direct(scope, receive)
+        headers = [_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+    except (HealthwallError, RequestValidationError) as exc:
+        error = exc if isinstance(exc, HealthwallError) else validation_error(exc)
+        response = error_response(error)
+        status, body, headers = response.status_code, bytes(response.body), response.raw_headers
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _submit_direct(scope: Scope, receive: Receive) -> bytes:
+    ctx: AppContext = scope["app"].state.ctx
+    raw, headers = await _read_body(receive), _headers(scope)
+    payload = _payload(raw, headers.get(b"content-type", b"").decode("latin-1"))
+    key = _api_key(headers)
+    principal = ctx.cached_principal(key)
+    if principal is None:
+        principal = await asyncio.to_thread(ctx.principal_for_key, key)
+    if principal.role is not Role.REQUESTER:
+        raise Forbidden("this route needs another role", field="role")
+    if payload is None:
+        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "missing"}])
+    body = _validate(payload)
+    if body.requester.id != principal.id:
+        raise Forbidden("requester.id must be the API key's requester", field="requester.id")
+    return answer_bytes(await ctx.runtime.submit_awaitable(body))
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """The whole request body (as Starlette reads it; a disconnect ends the request)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    """The request headers by lower-case name; the first of repeated names (as Starlette)."""
+    out: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        out.setdefault(name.lower(), value)
+    return out
+
+
+def _api_key(headers: dict[bytes, bytes]) -> str:
+    """As :func:`healthwall.service.auth.api_principal`: Bearer, else X-API-Key, else 401."""
+    header = headers.get(b"authorization", b"").decode("latin-1")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    key = headers.get(b"x-api-key", b"").decode("latin-1")
+    if key:
+        return key.strip()
+    raise Unauthorized("an API key is required (Authorization: Bearer KEY)", field="authorization")
+
+
+def _payload(raw: bytes, content_type: str) -> Any:
+    """As :func:`_json_body`: JSON for a JSON content type, else the raw bytes; None if empty.
+    (``json``, not orjson: orjson reads integers past 64 bits as floats.)"""
+    if not raw:
+        return None
+    kind = content_type.split(";")[0].strip().lower()
+    if not (
+        kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
+    ):
+        return raw
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error"}]
+        ) from None
+
+
+def _validate(payload: Any) -> RecordRequest:
+    try:
+        return RecordRequest.model_validate(payload)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        raise RequestValidationError(
+            [{**err, "loc": ("body", *err["loc"])} for err in errors]
+        ) from None
+
+
+#: Raw ASGI handlers the service middleware calls directly, by (method, path).
+DIRECT_ROUTES = {("POST", "/v1/requests"): submit_direct}
 
 
 def include_lean(app: FastAPI) -> None:
