@@ -12,7 +12,10 @@ request: deny when nothing may go out, review when anything needs review, else p
 ignores a policy whose evaluation errors, which would fail OPEN for a forbid; so any evaluation
 error (or any exception) denies the request with the reason "policy evaluation error" (fail closed).
 
-Evaluation is a pure function of (packs, requester kind, context, resource), so verdicts are cached.
+Evaluation is a pure function of (packs, requester kind, context, resource), so verdicts are cached;
+a whole decision is a pure function of (packs, jurisdiction, the request's facts, the requested
+elements), so successful decisions are cached too (the request id is set on a copy). A decision
+that failed closed is never cached.
 """
 
 from __future__ import annotations
@@ -53,6 +56,9 @@ class Verdict:
 
 
 _verdicts: dict[tuple[tuple[str, ...], str, str, str], Verdict] = {}
+_DecisionKey = tuple[tuple[str, ...], str | None, Facts, tuple[Element, ...]]
+_decisions: dict[_DecisionKey, Decision] = {}
+_packs: dict[tuple[str | None, str | tuple[str, ...] | None], tuple[str, ...]] = {}
 
 
 def select_packs(
@@ -69,12 +75,24 @@ def decide(
     *,
     jurisdiction: str | None = None,
     packs: str | Sequence[str] | None = None,
+    request_id: str | None = None,
 ) -> Decision:
-    """Decide a validated request under the jurisdiction's packs (or the packs given)."""
-    chosen = select_packs(jurisdiction, packs)
-    request_id = request.request_id or uuid.uuid4().hex
+    """Decide a validated request under the jurisdiction's packs (or the packs given).
+
+    The decision's ``request_id`` is ``request_id``, else the request's, else a new one.
+    """
+    chosen = _chosen(jurisdiction, packs)
+    request_id = request_id or request.request_id or uuid.uuid4().hex
     try:
-        return _decide(request, bundle(chosen), request_id, jurisdiction)
+        facts, requested = facts_of(request), request.requested()
+        key = (chosen, jurisdiction, facts, requested)
+        cached = _decisions.get(key)
+        if cached is None:
+            cached = _decide(facts, requested, bundle(chosen), "", jurisdiction)
+            if len(_decisions) >= _CACHE_LIMIT:
+                _decisions.clear()
+            _decisions[key] = cached
+        return cached.model_copy(update={"request_id": request_id})
     except Exception as exc:  # fail closed: an error in a decision is a denial
         log.error("policy evaluation error (%s) for request %s", type(exc).__name__, request_id)
         return Decision(
@@ -87,9 +105,22 @@ def decide(
         )
 
 
-def _decide(request: Request, rules: Bundle, request_id: str, jurisdiction: str | None) -> Decision:
-    facts = facts_of(request)
-    requested = request.requested()
+def _chosen(jurisdiction: str | None, packs: str | Sequence[str] | None) -> tuple[str, ...]:
+    """:func:`select_packs`, remembered per (jurisdiction, packs) (the configuration is fixed)."""
+    key = (jurisdiction, packs if packs is None or isinstance(packs, str) else tuple(packs))
+    chosen = _packs.get(key)
+    if chosen is None:
+        chosen = _packs[key] = select_packs(jurisdiction, packs)
+    return chosen
+
+
+def _decide(
+    facts: Facts,
+    requested: tuple[Element, ...],
+    rules: Bundle,
+    request_id: str,
+    jurisdiction: str | None,
+) -> Decision:
     base = evaluate(rules, facts, [(e, None) for e in requested])
     if any(v.error for v in base.values()):
         raise RuntimeError("cedar evaluation error")
@@ -231,5 +262,6 @@ def _remember(key: tuple[tuple[str, ...], str, str, str], verdict: Verdict) -> N
 
 
 def clear_cache() -> None:
-    """Forget cached verdicts (benchmarks measure cold decisions with it)."""
+    """Forget cached verdicts and decisions (benchmarks measure cold decisions with it)."""
     _verdicts.clear()
+    _decisions.clear()

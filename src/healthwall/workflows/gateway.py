@@ -198,8 +198,11 @@ class Gateway(ReviewMixin):
         req = raw if isinstance(raw, Request) else parse_request(raw)
         request_id = req.request_id or uuid.uuid4().hex
         decision = decide(
-            req, jurisdiction=self.settings.jurisdiction, packs=self.settings.packs
-        ).model_copy(update={"request_id": request_id})
+            req,
+            jurisdiction=self.settings.jurisdiction,
+            packs=self.settings.packs,
+            request_id=request_id,
+        )
         return req, request_id, decision
 
     def _match_many(self, items: Sequence[tuple[Request, Decision]]) -> list[_Match]:
