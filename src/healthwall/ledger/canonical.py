@@ -104,9 +104,12 @@ def leaf_bytes(entry: LedgerEntry, seq: int) -> bytes:
 def read_leaf(data: bytes) -> tuple[int, dict[str, Any]]:
     """Split stored leaf bytes into (seq, entry JSON without seq); no validation of the kind."""
     try:
-        body = json.loads(data)
-    except ValueError as exc:
-        raise IntegrityError("ledger entry is not valid JSON") from exc
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        try:  # what orjson refuses and ``json`` reads (integers beyond 64 bits): as before
+            body = json.loads(data)
+        except ValueError as exc:
+            raise IntegrityError("ledger entry is not valid JSON") from exc
     if not isinstance(body, dict) or not isinstance(body.get(SEQ), int):
         raise IntegrityError("ledger entry has no seq")
     seq = body.pop(SEQ)

@@ -14,6 +14,7 @@ the ledger be handed to an outside auditor.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from typing import Annotated, Any, Literal
 
@@ -45,6 +46,15 @@ def utc_now() -> str:
     return f"{cached[1]}.{micro:06d}Z"
 
 
+#: The exact form ``format_utc`` writes, for years 1000-9999 and days 01-28 (valid in every month):
+#: such a string is a valid timestamp that normalizes to itself. Anything else takes the full
+#: parse, so an impossible date is still refused.
+_CANONICAL_AT = re.compile(
+    r"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z",
+    re.ASCII,
+)
+
 #: (unix second, its formatted prefix) of the last ``utc_now`` call.
 _SECOND: tuple[int, str] = (-1, "")
 
@@ -73,6 +83,8 @@ class _Entry(BaseModel):
     def _normalize_at(cls, value: Any) -> str:
         if isinstance(value, dt.datetime):
             return format_utc(value)
+        if type(value) is str and _CANONICAL_AT.fullmatch(value):
+            return value  # already the ledger's form (every entry read back): no re-formatting
         if isinstance(value, str):
             try:
                 return format_utc(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
