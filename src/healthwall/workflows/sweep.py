@@ -43,6 +43,10 @@ from healthwall.model.request import Request
 
 log = logging.getLogger("healthwall.gateway")
 
+#: Beyond this many entries written by others since this process's last commit, the windows are
+#: seeded again rather than caught up.
+CATCH_UP_LIMIT = 20_000
+
 metadata = MetaData()
 
 requests_table = Table(
@@ -134,7 +138,13 @@ class _Window:
     subjects: Counter[str] = field(default_factory=Counter)
 
     def add(self, at: float, subject: str | None) -> None:
-        self.seen.append((at, subject))
+        if self.seen and at < self.seen[-1][0]:  # another writer's, recorded a moment earlier
+            pos = len(self.seen)
+            while pos and self.seen[pos - 1][0] > at:
+                pos -= 1
+            self.seen.insert(pos, (at, subject))
+        else:
+            self.seen.append((at, subject))
         if subject is not None:
             self.subjects[subject] += 1
 
@@ -152,10 +162,15 @@ class SweepState:
 
     Used ONLY inside the ledger's writer transaction (the single writer serializes every check
     and update). A requester's window is seeded from ``gateway_requests`` (index on requester and
-    time) the first time it is needed; whenever the ledger grew by entries this process did not
-    write (another worker process, ``healthwall decide --db``, a review), every window is
-    dropped and seeded again, so limits hold exactly across processes too. If a transaction
-    fails, every window is dropped (:meth:`abort`): its additions never happened.
+    time) the first time it is needed. Whenever the ledger grew by entries this process did not
+    write (another worker process, ``healthwall decide --db``, a review), the windows catch up:
+    the request ids of the request-received entries appended since this process's last commit
+    are read from the ledger, and their ``gateway_requests`` rows (written in the same
+    transactions) are added to the windows held. So limits hold exactly across processes, at a
+    cost in proportion to what the others recorded, not to the windows' size. After a gap
+    larger than :data:`CATCH_UP_LIMIT` entries every window is dropped and seeded again instead.
+    If a transaction fails, every window is dropped (:meth:`abort`): its additions never
+    happened.
     """
 
     def __init__(self, limits: SweepLimits) -> None:
@@ -170,12 +185,31 @@ class SweepState:
                 select(func.coalesce(func.max(ledger_store.entries.c.seq) + 1, 0))
             ).scalar_one()
         )
-        if size != self._synced:
+        synced = self._synced
+        if synced is None or not 0 <= size - synced <= CATCH_UP_LIMIT:
             self._windows.clear()
+        elif size != synced and self._windows:
+            self._catch_up(conn, synced, size)
         missing = sorted({r for r in requesters if r not in self._windows})
         if missing:
             self._seed(conn, missing, now)
         return size
+
+    def _catch_up(self, conn: Connection, start: int, stop: int) -> None:
+        """Add the requests other writers recorded in ledger entries ``start..stop-1``."""
+        ids = ledger_store.request_ids(conn, start, stop)
+        c = requests_table.c
+        rows: list[Any] = []
+        for i in range(0, len(ids), 500):  # bounded IN lists
+            rows += conn.execute(
+                select(c.requester_id, c.received, c.subject).where(
+                    c.request_id.in_(ids[i : i + 500])
+                )
+            ).all()
+        for requester, at, subject in sorted(rows, key=lambda r: float(r[1])):
+            window = self._windows.get(requester)
+            if window is not None:
+                window.add(float(at), subject)
 
     def _seed(self, conn: Connection, requesters: list[str], now: float) -> None:
         c = requests_table.c
