@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 
 from healthwall.engine import open_store
@@ -48,7 +49,7 @@ from healthwall.workflows.gateway_review import (
     no_release,
     sweep_applied,
 )
-from healthwall.workflows.recording import Recorder, without_identifiers
+from healthwall.workflows.recording import Recorder, request_digest, without_identifiers
 from healthwall.workflows.sweep import (
     SweepLimits,
     SweepState,
@@ -93,6 +94,12 @@ class Prepared:
     match: _Match
     content: dict[str, Any] | None
     subject: str | None
+    #: Worked out here so the writer's transaction does not: the request digest, the stored
+    #: request (JSON, without identifiers) and whether a release is accountable (164.528).
+    digest: str | None = None
+    stored: str | None = None
+    accountable: bool | None = None
+    content_digest: str | None = None  # SHA-256 of ``content`` (for the Released entry)
 
 
 class Gateway(ReviewMixin):
@@ -188,8 +195,20 @@ class Gateway(ReviewMixin):
                 out.append(d)
                 continue
             req, request_id, _ = d
+            dumped, content = req.model_dump(mode="json"), contents[n]
             out.append(
-                Prepared(req, request_id, finals[n], matches[n], contents[n], self._subject(req))
+                Prepared(
+                    req,
+                    request_id,
+                    finals[n],
+                    matches[n],
+                    content,
+                    self._subject(req),
+                    request_digest(req, dumped),
+                    _stored_request(req, request_id, dumped),
+                    accountable(facts_of(req)),
+                    None if content is None else release.content_digest(content),
+                )
             )
             n += 1
         return out
@@ -296,7 +315,9 @@ class Gateway(ReviewMixin):
             if rule is not None:
                 alerts.append(alert_row(p.request, p.request_id, rule, now))
                 decision, content = sweep_applied(decision), None
-            entries.append(self._record.received_entry(p.request, p.request_id, p.match.patient_id))
+            entries.append(
+                self._record.received_entry(p.request, p.request_id, p.match.patient_id, p.digest)
+            )
             entries.append(self._record.decided_entry(decision, "policy", ""))
             staged.append((i, p, decision, content, len(entries) - 1))
             if content is not None and p.match.patient_id is not None:
@@ -308,7 +329,7 @@ class Gateway(ReviewMixin):
             decision = decision.model_copy(update={"ledger": ref})
             rows.append(self._row_values(p, decision, now))
             out[i] = Disclosure(decision, content)
-        tx.conn.execute(requests_table.insert(), rows)
+        _insert_requests(tx.conn, rows)
         if alerts:
             tx.conn.execute(alerts_table.insert(), alerts)
         return start + len(entries)
@@ -339,36 +360,35 @@ class Gateway(ReviewMixin):
     def _released_entry(self, p: Prepared, decision: Decision, content: dict[str, Any]) -> Any:
         req = p.request
         recipient = Recipient(name=req.requester.name, address=req.requester.address)
-        basis = (req.purpose.value, req.legal_basis.instrument.value, accountable(facts_of(req)))
+        is_accountable = accountable(facts_of(req)) if p.accountable is None else p.accountable
+        basis = (req.purpose.value, req.legal_basis.instrument.value, is_accountable)
         assert p.match.patient_id is not None
         return self._record.released_entry(
-            p.request_id, p.match.patient_id, recipient, basis, decision, content
+            p.request_id, p.match.patient_id, recipient, basis, decision, content, p.content_digest
         )
 
     @staticmethod
-    def _row_values(p: Prepared, decision: Decision, now: float) -> dict[str, Any]:
-        """The gateway_requests row: no identifiers; the patient id only while review pends."""
+    def _row_values(p: Prepared, decision: Decision, now: float) -> tuple[Any, ...]:
+        """The gateway_requests row (in :data:`_REQUEST_COLUMNS` order): no identifiers; the
+        patient id only while review pends."""
         req, pending = p.request, decision.decision is Outcome.REVIEW
-        return {
-            "request_id": p.request_id,
-            "requester_id": req.requester.id,
-            "requester_kind": req.requester.kind.value,
-            "received": now,
-            "subject": p.subject,
-            "status": decision.decision.value,
-            "decision": decision.model_dump_json(),
-            "recipient": json.dumps(_recipient(req)),
-            "request": json.dumps(without_identifiers(req, p.request_id)),
-            "purpose": req.purpose.value,
-            "instrument": req.legal_basis.instrument.value,
-            "accountable": accountable(facts_of(req)),
-            "patient_ref": p.match.patient_id if pending else None,
-            "match_count": p.match.count if pending else None,
-            "reviewed_by": None,
-            "reviewed_at": None,
-            "pickup_expires": None,
-            "picked_up_at": None,
-        }
+        stored = p.stored if p.stored is not None else _stored_request(req, p.request_id)
+        return (
+            p.request_id,
+            req.requester.id,
+            req.requester.kind.value,
+            now,
+            p.subject,
+            decision.decision.value,
+            decision.model_dump_json(),
+            orjson.dumps(_recipient(req)).decode(),
+            stored,
+            req.purpose.value,
+            req.legal_basis.instrument.value,
+            accountable(facts_of(req)) if p.accountable is None else p.accountable,
+            p.match.patient_id if pending else None,
+            p.match.count if pending else None,
+        )
 
     def _needs_patient(self, req: Request) -> bool:
         return req.scope.kind is ScopeKind.SINGLE_PATIENT and self.store is not None
@@ -415,6 +435,45 @@ class Gateway(ReviewMixin):
 
 def _recipient(req: Request) -> dict[str, str | None]:
     return {"name": req.requester.name, "address": req.requester.address}
+
+
+def _stored_request(req: Request, request_id: str, dumped: dict[str, Any] | None = None) -> str:
+    """The ``gateway_requests.request`` text: the request WITHOUT the patient's identifiers."""
+    return orjson.dumps(without_identifiers(req, request_id, dumped)).decode()
+
+
+#: The gateway_requests columns a new request sets (review and pickup columns start NULL).
+_REQUEST_COLUMNS = (
+    "request_id",
+    "requester_id",
+    "requester_kind",
+    "received",
+    "subject",
+    "status",
+    "decision",
+    "recipient",
+    "request",
+    "purpose",
+    "instrument",
+    "accountable",
+    "patient_ref",
+    "match_count",
+)
+
+
+def _insert_requests(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Insert new gateway_requests rows through the DB-API cursor of the writer's connection
+    (same transaction; one executemany, no per-row SQLAlchemy bind processing)."""
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = (
+        f"INSERT INTO {requests_table.name} ({', '.join(_REQUEST_COLUMNS)})"
+        f" VALUES ({', '.join([mark] * len(_REQUEST_COLUMNS))})"
+    )
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
 
 
 __all__ = ["Disclosure", "Gateway", "GatewaySettings", "LedgerRef", "Prepared", "SweepLimits"]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from healthwall.ledger.log import Ledger, Writer
 from healthwall.model.codes import Element, Purpose, ScopeKind
-from healthwall.model.decision import Decision, LedgerRef
+from healthwall.model.decision import Decision, LedgerRef, Reason
 from healthwall.model.entries import (
     DecisionMade,
     LedgerEntry,
@@ -33,14 +33,17 @@ from healthwall.model.request import (
     Requester,
     Scope,
 )
-from healthwall.workflows.release import content_digest
+from healthwall.workflows.release import content_digest, sorted_json
 from healthwall.workflows.sweep import requests_table
 
 
-def request_digest(req: Request) -> str:
-    """SHA-256 of the request as canonical JSON (recorded instead of the request)."""
-    body = json.dumps(req.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(body.encode()).hexdigest()
+def request_digest(req: Request, dumped: dict[str, Any] | None = None) -> str:
+    """SHA-256 of the request as canonical JSON (recorded instead of the request).
+
+    ``dumped`` is ``req.model_dump(mode="json")`` when the caller has it already.
+    """
+    body = sorted_json(req.model_dump(mode="json") if dumped is None else dumped)
+    return hashlib.sha256(body).hexdigest()
 
 
 class Recorder:
@@ -82,8 +85,11 @@ class Recorder:
             )
         )
 
-    def received_entry(self, req: Request, request_id: str, patient_id: str | None) -> LedgerEntry:
-        """The RequestReceived entry of a request (no identifiers: the patient's pseudonym)."""
+    def received_entry(
+        self, req: Request, request_id: str, patient_id: str | None, digest: str | None = None
+    ) -> LedgerEntry:
+        """The RequestReceived entry of a request (no identifiers: the patient's pseudonym);
+        ``digest`` is its :func:`request_digest` when already known."""
         requester = req.requester
         return RequestReceived(
             request_id=request_id,
@@ -99,7 +105,7 @@ class Recorder:
             scope_kind=req.scope.kind.value,
             elements=[e.value for e in req.requested()],
             patient=self.ledger.patient_pseudonym(patient_id) if patient_id else None,
-            request_digest=request_digest(req),
+            request_digest=digest or request_digest(req),
         )
 
     @staticmethod
@@ -108,7 +114,7 @@ class Recorder:
         return DecisionMade(
             request_id=decision.request_id,
             decision=decision.decision.value,
-            reasons=[ReasonRef(**r.model_dump()) for r in decision.reasons],
+            reasons=[_reason_ref(r) for r in decision.reasons],
             released=[e.value for e in decision.released],
             withheld=[e.value for e in decision.withheld],
             obligations=[o.value for o in decision.obligations],
@@ -124,8 +130,10 @@ class Recorder:
         basis: tuple[str, str, bool],
         decision: Decision,
         content: dict[str, Any],
+        digest: str | None = None,
     ) -> LedgerEntry:
-        """The Released entry; ``basis`` is (purpose, instrument, accountable under 164.528)."""
+        """The Released entry; ``basis`` is (purpose, instrument, accountable under 164.528);
+        ``digest`` is :func:`content_digest` of ``content`` when already known."""
         purpose, instrument, is_accountable = basis
         citation = next((r.citation for r in decision.reasons), "")
         labels = ", ".join(lbl.value for lbl in decision.withheld_labels)
@@ -137,7 +145,7 @@ class Recorder:
             patient=self.ledger.patient_pseudonym(patient_id),
             recipient=recipient,
             elements=[e.value for e in decision.released],
-            content_digest=content_digest(content),
+            content_digest=digest or content_digest(content),
             purpose=purpose,
             legal_basis=LegalBasisRef(instrument=instrument, citation=citation),
             accountable=is_accountable,
@@ -145,9 +153,31 @@ class Recorder:
         )
 
 
-def without_identifiers(req: Request, request_id: str) -> dict[str, Any]:
-    """The request as the gateway stores it: WITHOUT the patient's identifiers."""
-    raw = req.model_dump(mode="json", exclude={"scope": {"patient"}})
+#: ReasonRef of each (frozen, hashable) Reason: decisions come from a cache, so they repeat.
+_REASON_REFS: dict[Reason, ReasonRef] = {}
+
+
+def _reason_ref(reason: Reason) -> ReasonRef:
+    ref = _REASON_REFS.get(reason)
+    if ref is None:
+        if len(_REASON_REFS) > 10_000:
+            _REASON_REFS.clear()
+        ref = _REASON_REFS[reason] = ReasonRef(**reason.model_dump())
+    return ref
+
+
+def without_identifiers(
+    req: Request, request_id: str, dumped: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The request as the gateway stores it: WITHOUT the patient's identifiers.
+
+    ``dumped`` is ``req.model_dump(mode="json")`` when the caller has it already (not changed).
+    """
+    if dumped is None:
+        raw = req.model_dump(mode="json", exclude={"scope": {"patient"}})
+    else:
+        raw = dict(dumped)
+        raw["scope"] = {k: v for k, v in dumped["scope"].items() if k != "patient"}
     raw["request_id"] = request_id
     return raw
 

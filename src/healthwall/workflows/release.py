@@ -16,6 +16,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from healthwall.engine.base import Engine
 from healthwall.engine.duckdb import DuckDBEngine
 from healthwall.model.codes import Element, Label
@@ -186,8 +188,45 @@ def _plain(value: Any) -> Any:
 
 def content_digest(content: dict[str, Any]) -> str:
     """SHA-256 (hex) of the content as canonical JSON (sorted keys, no whitespace)."""
-    body = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(body.encode()).hexdigest()
+    return hashlib.sha256(sorted_json(content, ensure_ascii=False)).hexdigest()
+
+
+def sorted_json(value: Any, *, ensure_ascii: bool = True) -> bytes:
+    """``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=...)`` as UTF-8,
+    byte for byte.
+
+    orjson writes the same bytes when the value holds only plain JSON types without floats (the
+    two format some floats differently) and nothing needed an escape (no backslash in its output;
+    with ``ensure_ascii`` also nothing outside printable ASCII); anything else goes through
+    ``json``, which also raises what it raised before.
+    """
+    try:
+        out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError: an integer past 64 bits, a lone surrogate, ...
+        out = b""
+    if (
+        out
+        and b"\\" not in out
+        and (not ensure_ascii or (out.isascii() and b"\x7f" not in out))
+        and _plain_json(value)
+    ):
+        return out
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=ensure_ascii)
+    return text.encode()
+
+
+_SCALARS = (str, int, bool, type(None))
+
+
+def _plain_json(value: Any) -> bool:
+    """Only dicts, lists, tuples, str, int, bool and None (exact types: no float, no str enum,
+    no date or other type orjson would encode and ``json`` refuses)."""
+    kind = type(value)
+    if kind is dict:
+        return all(_plain_json(v) for v in value.values())
+    if kind is list or kind is tuple:
+        return all(_plain_json(v) for v in value)
+    return kind in _SCALARS
 
 
 # -- set-based variants for a batch of requests (one query per identifier shape / claim element) --
