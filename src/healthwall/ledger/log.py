@@ -27,6 +27,7 @@ from healthwall.ledger import store
 from healthwall.ledger.audit import VerifyResult, verify_ledger
 from healthwall.ledger.canonical import decode_leaf
 from healthwall.ledger.checkpoint import SigningKey, checkpoint_body, parse_signing_key
+from healthwall.ledger.handoff import WriterHandoff
 from healthwall.ledger.hashing import (
     EMPTY_ROOT,
     Node,
@@ -59,6 +60,7 @@ class Ledger:
         self.signer = signer
         self._pseudonym_key = pseudonym_key
         self._lock = _process_lock(url)
+        self._handoff = WriterHandoff.for_engine(engine)
         self._owner: int | None = None
         self._cache: Frontier | None = None
         self._wconn: Connection | None = None
@@ -87,6 +89,7 @@ class Ledger:
             if self._wconn is not None:
                 self._wconn.close()
                 self._wconn = None
+            self._handoff.close()
         self.engine.dispose()
 
     def __enter__(self) -> Ledger:
@@ -106,7 +109,7 @@ class Ledger:
         """
         if self._owner == threading.get_ident():
             raise ConfigError("ledger writer: already inside a writer transaction")
-        with self._lock:
+        with self._lock, self._handoff:
             self._owner = threading.get_ident()
             conn = self._writer_connection()
             try:
