@@ -90,6 +90,12 @@ def test_direct_errors_keep_the_shape_and_order(service: Service) -> None:
             content=json.dumps(_warrant(service)).encode(),
             headers={**service.key("sfpd"), "content-type": "application/vnd.hw+json"},
         )
+        # JSON mode refuses a byte order mark; json reads it, as the lean route did: answered
+        bom = client.post(
+            "/v1/requests",
+            content=b"\xef\xbb\xbf" + json.dumps(_warrant(service)).encode(),
+            headers={**service.key("sfpd"), "content-type": "application/json"},
+        )
         unknown = client.post(
             "/v1/requests", json=_warrant(service, purpose="curiosity"), headers=service.key("sfpd")
         )
@@ -99,6 +105,7 @@ def test_direct_errors_keep_the_shape_and_order(service: Service) -> None:
     assert other.status_code == 403 and other.json()["field"] == "requester.id"
     assert huge.status_code == 422 and huge.json()["field"] == "request_id"
     assert plus_json.status_code == 200
+    assert bom.status_code == 200 and bom.json()["decision"] == "permit"
     assert unknown.status_code == 422 and unknown.json()["error"] == "unknown-code"
     assert "curiosity" not in unknown.text
 

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 import healthwall
 from healthwall.service import api, console
@@ -46,6 +47,22 @@ def open_settings_runtime(settings: ServiceSettings) -> Runtime:
     )
 
 
+class HealthwallAPI(FastAPI):
+    """FastAPI, with the hot routes (:data:`healthwall.service.api.requests.DIRECT_ROUTES`)
+    answered ahead of FastAPI's and Starlette's own middleware stack: straight to the service
+    middleware (headers, body limit, generic 500, access log), which calls the raw handler."""
+
+    front: ServiceMiddleware | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        front = self.front
+        if front is not None and scope["type"] == "http" and front.is_direct(scope):
+            scope["app"] = self  # as Starlette sets it: handlers find the context there
+            await front(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: ServiceSettings, runtime: Runtime | None = None) -> FastAPI:
     """Build the app; opens the runtime from the settings unless one is given."""
     ctx = build_context(settings, runtime or open_settings_runtime(settings))
@@ -57,7 +74,7 @@ def create_app(settings: ServiceSettings, runtime: Runtime | None = None) -> Fas
         finally:
             ctx.close()
 
-    app = FastAPI(
+    app = HealthwallAPI(
         title="healthwall",
         version=healthwall.__version__,
         description=DESCRIPTION,
@@ -79,13 +96,16 @@ def create_app(settings: ServiceSettings, runtime: Runtime | None = None) -> Fas
     def favicon() -> Response:
         return Response(status_code=204)  # no icon; browsers ask anyway
 
-    app.add_middleware(
-        ServiceMiddleware,
-        max_body_bytes=settings.max_body_bytes,
-        log_access=settings.access_log,
-        direct=api.requests.DIRECT_ROUTES,
+    limit, log_access = settings.max_body_bytes, settings.access_log
+    app.add_middleware(ServiceMiddleware, max_body_bytes=limit, log_access=log_access)
+    app.front = ServiceMiddleware(
+        _not_direct, max_body_bytes=limit, log_access=log_access, direct=api.requests.DIRECT_ROUTES
     )
     return app
+
+
+async def _not_direct(scope: Scope, receive: Receive, send: Send) -> None:
+    raise RuntimeError("only the direct routes go through the front middleware")
 
 
 def create_app_from_env() -> FastAPI:

@@ -77,6 +77,10 @@ class ServiceMiddleware:
         self.log_access = log_access
         self.direct = dict(direct or {})
 
+    def is_direct(self, scope: Scope) -> bool:
+        """Whether an HTTP request goes to one of the ``direct`` handlers."""
+        return (scope["method"], scope["path"]) in self.direct
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
