@@ -115,5 +115,7 @@ def test_recorded_request_matches_the_original_formulas(
         assert json.loads(row.recipient) == {"name": "Polic\u00eda \u00e9", "address": None}
         assert bool(row.accountable) is released[0].accountable
         assert json.loads(row.decision) == disclosure.decision.to_json()
+        assert disclosure.decision_json == disclosure.decision.model_dump_json().encode()
+        assert row.decision == disclosure.decision.model_dump_json()
     finally:
         ledger.close()

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import select
 
 from healthwall.engine import open_store
 from healthwall.engine.duckdb import DuckDBEngine
@@ -327,8 +326,9 @@ class Gateway(ReviewMixin):
         for i, p, decision, content, at in staged:
             ref = LedgerRef(index=receipts[at].index, leaf_hash=receipts[at].leaf_hash)
             decision = decision.model_copy(update={"ledger": ref})
-            rows.append(self._row_values(p, decision, now))
-            out[i] = Disclosure(decision, content)
+            serialized = _DECISION_JSON(decision)
+            rows.append(self._row_values(p, decision, now, serialized.decode()))
+            out[i] = Disclosure(decision, content, serialized)
         _insert_requests(tx.conn, rows)
         if alerts:
             tx.conn.execute(alerts_table.insert(), alerts)
@@ -342,9 +342,7 @@ class Gateway(ReviewMixin):
         all_or_none: bool,
     ) -> list[tuple[int, Prepared]]:
         """Drop (with an error in place) requests whose id is taken or repeated in the batch."""
-        ids = [p.request_id for _, p in todo]
-        c = requests_table.c
-        taken = set(conn.execute(select(c.request_id).where(c.request_id.in_(ids))).scalars())
+        taken = _taken_ids(conn, [p.request_id for _, p in todo])
         kept: list[tuple[int, Prepared]] = []
         for i, p in todo:
             if p.request_id in taken:
@@ -368,7 +366,9 @@ class Gateway(ReviewMixin):
         )
 
     @staticmethod
-    def _row_values(p: Prepared, decision: Decision, now: float) -> tuple[Any, ...]:
+    def _row_values(
+        p: Prepared, decision: Decision, now: float, serialized: str
+    ) -> tuple[Any, ...]:
         """The gateway_requests row (in :data:`_REQUEST_COLUMNS` order): no identifiers; the
         patient id only while review pends."""
         req, pending = p.request, decision.decision is Outcome.REVIEW
@@ -380,7 +380,7 @@ class Gateway(ReviewMixin):
             now,
             p.subject,
             decision.decision.value,
-            decision.model_dump_json(),
+            serialized,  # decision.model_dump_json()
             orjson.dumps(_recipient(req)).decode(),
             stored,
             req.purpose.value,
@@ -459,6 +459,27 @@ _REQUEST_COLUMNS = (
     "patient_ref",
     "match_count",
 )
+
+
+_DECISION_JSON = Decision.__pydantic_serializer__.to_json  # == model_dump_json(), as bytes
+
+
+def _taken_ids(conn: Any, ids: list[str]) -> set[str]:
+    """The request ids among ``ids`` already in gateway_requests (one ``IN`` query through the
+    DB-API cursor of the writer's connection, in its transaction)."""
+    if not ids:
+        return set()
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = (
+        f"SELECT request_id FROM {requests_table.name}"
+        f" WHERE request_id IN ({', '.join([mark] * len(ids))})"
+    )
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, ids)
+        return {str(row[0]) for row in cursor.fetchall()}
+    finally:
+        cursor.close()
 
 
 def _insert_requests(conn: Any, rows: list[tuple[Any, ...]]) -> None:

@@ -56,6 +56,8 @@ class Disclosure:
 
     decision: Decision
     content: dict[str, Any] | None = None
+    #: The decision's JSON when it was already serialized (as recorded): answers reuse it.
+    decision_json: bytes | None = None
 
 
 def denied(decision: Decision, reasons: list[Reason]) -> Decision:

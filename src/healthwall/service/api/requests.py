@@ -121,7 +121,7 @@ _DECISION_JSON = Decision.__pydantic_serializer__.to_json  # the documented shap
 def answer_bytes(disclosure: Disclosure) -> bytes:
     """The response body: the Decision's JSON with ``release`` appended (DecisionWithRelease),
     encoded once to bytes (no dict of the decision, no second JSON encoder pass)."""
-    decision = _DECISION_JSON(disclosure.decision)
+    decision = disclosure.decision_json or _DECISION_JSON(disclosure.decision)
     return decision[:-1] + b',"release":' + orjson.dumps(disclosure.content) + b"}"
 
 
