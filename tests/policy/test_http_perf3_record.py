@@ -22,6 +22,7 @@ from healthwall.engine.duckdb import DuckDBEngine
 from healthwall.ledger.log import Ledger
 from healthwall.model.entries import Released, RequestReceived
 from healthwall.model.request import parse_request
+from healthwall.workflows import release
 from healthwall.workflows.gateway import Gateway, GatewaySettings
 from healthwall.workflows.recording import request_digest, without_identifiers
 from healthwall.workflows.release import content_digest, sorted_json
@@ -119,3 +120,14 @@ def test_recorded_request_matches_the_original_formulas(
         assert row.decision == disclosure.decision.model_dump_json()
     finally:
         ledger.close()
+
+
+def test_non_finite_store_values_are_released_as_null() -> None:
+    """A NaN from a DOUBLE column is null in the content, so the answer (which cannot carry NaN)
+    and the content digest recorded in the ledger describe the same value."""
+    assert release._plain(float("nan")) is None
+    assert release._plain(float("-inf")) is None
+    assert release._plain(1.5) == 1.5
+    assert release.content_digest({"x": release._plain(float("nan"))}) == release.content_digest(
+        {"x": None}
+    )

@@ -13,6 +13,7 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -179,6 +180,10 @@ def _claim_rows(
 
 
 def _plain(value: Any) -> Any:
+    """A store value as released: dates as ISO text, decimals as text, a NaN or infinite float
+    (possible in a DOUBLE column) as null, so the answer and its content digest see one value."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
