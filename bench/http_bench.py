@@ -148,6 +148,9 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", default="8,32,64")
+    parser.add_argument(
+        "--name", default="http", help="results file stem (e.g. http-sustained for a long run)"
+    )
     parser.add_argument("--in-process", type=int, default=2000, dest="n_inproc")
     args = parser.parse_args()
 
@@ -246,7 +249,7 @@ def write_results(
         "meets_target": best["rate_per_s"] >= TARGET,
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "http.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
     rows = [
         f"| {r.get('workers', 1)} | {r['connections']} | {r['rate_per_s']} | {r['p50_ms']} | "
         f"{r['p99_ms']} | {r['max_ms']} | {r['requests']} | {r['ledger_growth']} | {r['status']} |"
@@ -258,7 +261,8 @@ def write_results(
         f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, 1-minute load "
         f"average {os.getloadavg()[0]:.1f} at the end (other jobs share the machine); "
         f"{args.patients} synthetic patients; SQLite ledger (WAL, synchronous=FULL); "
-        "one uvicorn worker (uvloop, httptools); load generator in a separate process.",
+        "one uvicorn worker (uvloop, httptools) unless the table says 2; load generator in a "
+        f"separate process; each run lasts {args.seconds:g} s.",
         "",
         f"Target: >= {TARGET:.0f} decisions/s sustained. Best: **{best['rate_per_s']}/s** "
         f"(p99 {best['p99_ms']} ms) -- {'met' if result['meets_target'] else 'NOT met'}.",
@@ -288,7 +292,7 @@ def write_results(
         " each response is sent after its commit.",
         "",
     ]
-    (RESULTS / "http.md").write_text("\n".join(md))
+    (RESULTS / f"{args.name}.md").write_text("\n".join(md))
 
 
 if __name__ == "__main__":
