@@ -35,7 +35,7 @@ from policy_fixtures import build_store  # noqa: E402
 from healthwall.ledger.log import Ledger  # noqa: E402
 from healthwall.model.request import Request, parse_request  # noqa: E402
 from healthwall.policy import decide  # noqa: E402
-from healthwall.policy.decide import clear_cache  # noqa: E402
+from healthwall.policy.decide import clear_cache, clear_decisions  # noqa: E402
 from healthwall.policy.facts import facts_of  # noqa: E402
 from healthwall.policy.invariants import check  # noqa: E402
 from healthwall.policy.packs import (  # noqa: E402
@@ -154,13 +154,24 @@ def bench_decide(requests: list[tuple[Request, str]]) -> dict[str, Any]:
             times.append(time.perf_counter() - t)
         rounds.append(_percentiles(times))
     best = min(rounds, key=lambda r: r["p99_ms"])
+    assembled = []  # element by element from cached verdicts: no whole-decision cache hit
+    for req, j in requests:
+        clear_decisions()
+        t = time.perf_counter()
+        decide(req, jurisdiction=j)
+        assembled.append(time.perf_counter() - t)
     cold = []
     for req, j in requests[:400]:
         clear_cache()
         t = time.perf_counter()
         decide(req, jurisdiction=j)
         cold.append(time.perf_counter() - t)
-    return {"warm": best, "warm_rounds": rounds, "cold": _percentiles(cold)}
+    return {
+        "warm": best,
+        "warm_rounds": rounds,
+        "assembled": _percentiles(assembled),
+        "cold": _percentiles(cold),
+    }
 
 
 def bench_baseline(requests: list[tuple[Request, str]]) -> dict[str, Any]:
@@ -260,7 +271,12 @@ def render(r: dict[str, Any]) -> str:
     d, b = r["decide"], r["baseline_unbatched_uncached"]
     c, g = r["policy_check"], r["gateway_submit_sqlite"]
     rows = [
-        ("decide, warm (verdict cache filled; best of 3 rounds)", d["warm"], "p99 <= 1 ms"),
+        ("decide, warm (decision cache hit; best of 3 rounds)", d["warm"], ""),
+        (
+            "decide, element by element from cached verdicts (decision cache cleared each time)",
+            d["assembled"],
+            "p99 <= 1 ms",
+        ),
         ("decide, cold (cache cleared before each decision; batched cedarpy)", d["cold"], ""),
         ("baseline: one cedarpy call per element check, no batch, no cache", b, ""),
         ("gateway submit: SQLite ledger + DuckDB store, 3 appends, own commit", g, ""),

@@ -265,3 +265,9 @@ def clear_cache() -> None:
     """Forget cached verdicts and decisions (benchmarks measure cold decisions with it)."""
     _verdicts.clear()
     _decisions.clear()
+
+
+def clear_decisions() -> None:
+    """Forget whole decisions but keep the element verdicts (benchmarks measure the element-level
+    assembly of a decision with it)."""
+    _decisions.clear()
