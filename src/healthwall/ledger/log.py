@@ -210,7 +210,7 @@ class Ledger:
         if patient is not None:
             return self._find_patient(patient, kinds, since, until)
         c = store.entries.c
-        q = select(c.seq, c.leaf_hash, c.body)
+        q = select(c.leaf_hash, c.body)
         if kinds is not None:
             q = q.where(c.kind.in_(list(kinds)))
         if since is not None:
@@ -353,10 +353,10 @@ def _size(conn: Connection) -> int:
 
 
 def _decoded(rows: Sequence[Any]) -> list[tuple[int, str, LedgerEntry]]:
-    """``(seq, leaf_hash, body)`` rows as (index as recorded in the entry, hex leaf hash, entry);
+    """``(leaf_hash, body)`` rows as (index as recorded in the entry, hex leaf hash, entry);
     a row moved by tampering is for ``verify`` to name, as before."""
     out: list[tuple[int, str, LedgerEntry]] = []
-    for _, leaf, body in rows:
+    for leaf, body in rows:
         seq, entry = decode_leaf(bytes(body))
         out.append((seq, bytes(leaf).hex(), entry))
     return out

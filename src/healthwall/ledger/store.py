@@ -23,6 +23,7 @@ transactions are started explicitly so the writer can ``BEGIN IMMEDIATE``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -79,7 +80,7 @@ _PATIENT_INDEX = (
 #: ``:last_segment`` (the expression must be written exactly as in the index).
 PATIENT_QUERY = (
     "WITH RECURSIVE seg(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seg WHERE n < :last_segment)"
-    " SELECT e.seq, e.leaf_hash, e.body FROM seg JOIN hw_ledger_entries e"
+    " SELECT e.leaf_hash, e.body FROM seg JOIN hw_ledger_entries e"
     f" ON e.seq / {PATIENT_SEGMENT} = seg.n AND e.patient = :patient"
 )
 
@@ -201,6 +202,18 @@ def _postgres_triggers(conn: Connection) -> None:
     )
 
 
+@contextmanager
+def raw_cursor(conn: Connection) -> Iterator[tuple[Any, str]]:
+    """A DB-API cursor of ``conn`` (same transaction) and the driver's parameter mark (``?`` for
+    sqlite3, ``%s`` for psycopg), closed afterwards: the hot paths skip SQLAlchemy's per-row bind
+    processing through it."""
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cur, "?" if conn.dialect.name == "sqlite" else "%s"
+    finally:
+        cur.close()
+
+
 def node_home(level: int, idx: int) -> int:
     """The index of the leaf whose row stores subtree ``(level, idx)``: the last leaf it covers."""
     return ((idx + 1) << level) - 1
@@ -212,16 +225,12 @@ def insert_raw(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     The hot path of every append, so it goes straight to the DB-API cursor of the writer's
     connection (same transaction), skipping SQLAlchemy's per-row bind processing.
     """
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
+    with raw_cursor(conn) as (cur, mark):
         cur.executemany(
             "INSERT INTO hw_ledger_entries (seq, kind, at, patient, body, leaf_hash, nodes)"
             f" VALUES ({', '.join([mark] * 7)})",
             rows,
         )
-    finally:
-        cur.close()
 
 
 def fetch_nodes(conn: Connection, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
@@ -233,18 +242,14 @@ def fetch_nodes(conn: Connection, wanted: set[tuple[int, int]]) -> dict[tuple[in
     """
     if not wanted:
         return {}
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
     homes = sorted({node_home(lvl, i) for lvl, i in wanted})
-    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
+    with raw_cursor(conn) as (cur, mark):
         cur.execute(
             "SELECT seq, leaf_hash, nodes FROM hw_ledger_entries"
             f" WHERE seq IN ({', '.join([mark] * len(homes))})",
             homes,
         )
         rows = {int(seq): (bytes(leaf), bytes(closed)) for seq, leaf, closed in cur.fetchall()}
-    finally:
-        cur.close()
     out: dict[tuple[int, int], bytes] = {}
     for lvl, i in wanted:
         row = rows.get(node_home(lvl, i))
@@ -259,14 +264,12 @@ def fetch_nodes(conn: Connection, wanted: set[tuple[int, int]]) -> dict[tuple[in
 def scan_entries(conn: Connection, chunk: int) -> Iterator[list[tuple[Any, ...]]]:
     """All entries ``(seq, kind, patient, body, leaf_hash, nodes)`` in index order, in chunks
     (keyset pagination on the primary key), read through the DB-API cursor for speed."""
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    sql = (
-        "SELECT seq, kind, patient, body, leaf_hash, nodes FROM hw_ledger_entries"
-        f" WHERE seq > {mark} ORDER BY seq LIMIT {int(chunk)}"
-    )
-    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     last: Any = -1
-    try:
+    with raw_cursor(conn) as (cur, mark):
+        sql = (
+            "SELECT seq, kind, patient, body, leaf_hash, nodes FROM hw_ledger_entries"
+            f" WHERE seq > {mark} ORDER BY seq LIMIT {int(chunk)}"
+        )
         while True:
             cur.execute(sql, (last,))
             rows: list[tuple[Any, ...]] = list(cur.fetchall())
@@ -274,25 +277,19 @@ def scan_entries(conn: Connection, chunk: int) -> Iterator[list[tuple[Any, ...]]
                 return
             yield rows
             last = rows[-1][0]
-    finally:
-        cur.close()
 
 
 def request_ids(conn: Connection, start: int, stop: int) -> list[str]:
     """The request ids of the request-received entries with ``start <= seq < stop``, in order
     (read straight from the stored bodies: no entry validation, for the gateway's catch-up on
     what other writers recorded)."""
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
+    with raw_cursor(conn) as (cur, mark):
         cur.execute(
             "SELECT body FROM hw_ledger_entries"
             f" WHERE seq >= {mark} AND seq < {mark} AND kind = 'request-received' ORDER BY seq",
             (start, stop),
         )
         bodies = cur.fetchall()
-    finally:
-        cur.close()
     out: list[str] = []
     for (body,) in bodies:
         rid = orjson.loads(bytes(body)).get("request_id")
@@ -303,10 +300,7 @@ def request_ids(conn: Connection, start: int, stop: int) -> list[str]:
 
 def current_size(conn: Connection) -> int:
     """Number of entries (max seq + 1), read through the DB-API cursor (append hot path)."""
-    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
+    with raw_cursor(conn) as (cur, _):
         cur.execute("SELECT MAX(seq) FROM hw_ledger_entries")
         row = cur.fetchone()
-    finally:
-        cur.close()
     return 0 if row is None or row[0] is None else int(row[0]) + 1

@@ -29,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import Connection
 
 from healthwall.engine import open_store
 from healthwall.engine.duckdb import DuckDBEngine
 from healthwall.errors import HealthwallError, InvalidInput
 from healthwall.ledger.log import Ledger, Writer
+from healthwall.ledger.store import raw_cursor
 from healthwall.model.codes import Outcome, ScopeKind
 from healthwall.model.decision import Decision, LedgerRef
 from healthwall.model.entries import LedgerEntry, Recipient
@@ -95,10 +97,10 @@ class Prepared:
     subject: str | None
     #: Worked out here so the writer's transaction does not: the request digest, the stored
     #: request (JSON, without identifiers) and whether a release is accountable (164.528).
-    digest: str | None = None
-    stored: str | None = None
-    accountable: bool | None = None
-    content_digest: str | None = None  # SHA-256 of ``content`` (for the Released entry)
+    digest: str
+    stored: str
+    accountable: bool
+    content_digest: str | None  # SHA-256 of ``content`` (for the Released entry)
 
 
 class Gateway(ReviewMixin):
@@ -358,8 +360,7 @@ class Gateway(ReviewMixin):
     def _released_entry(self, p: Prepared, decision: Decision, content: dict[str, Any]) -> Any:
         req = p.request
         recipient = Recipient(name=req.requester.name, address=req.requester.address)
-        is_accountable = accountable(facts_of(req)) if p.accountable is None else p.accountable
-        basis = (req.purpose.value, req.legal_basis.instrument.value, is_accountable)
+        basis = (req.purpose.value, req.legal_basis.instrument.value, p.accountable)
         assert p.match.patient_id is not None
         return self._record.released_entry(
             p.request_id, p.match.patient_id, recipient, basis, decision, content, p.content_digest
@@ -372,7 +373,6 @@ class Gateway(ReviewMixin):
         """The gateway_requests row (in :data:`_REQUEST_COLUMNS` order): no identifiers; the
         patient id only while review pends."""
         req, pending = p.request, decision.decision is Outcome.REVIEW
-        stored = p.stored if p.stored is not None else _stored_request(req, p.request_id)
         return (
             p.request_id,
             req.requester.id,
@@ -382,10 +382,10 @@ class Gateway(ReviewMixin):
             decision.decision.value,
             serialized,  # decision.model_dump_json()
             orjson.dumps(_recipient(req)).decode(),
-            stored,
+            p.stored,
             req.purpose.value,
             req.legal_basis.instrument.value,
-            accountable(facts_of(req)) if p.accountable is None else p.accountable,
+            p.accountable,
             p.match.patient_id if pending else None,
             p.match.count if pending else None,
         )
@@ -437,7 +437,7 @@ def _recipient(req: Request) -> dict[str, str | None]:
     return {"name": req.requester.name, "address": req.requester.address}
 
 
-def _stored_request(req: Request, request_id: str, dumped: dict[str, Any] | None = None) -> str:
+def _stored_request(req: Request, request_id: str, dumped: dict[str, Any]) -> str:
     """The ``gateway_requests.request`` text: the request WITHOUT the patient's identifiers."""
     return orjson.dumps(without_identifiers(req, request_id, dumped)).decode()
 
@@ -464,37 +464,29 @@ _REQUEST_COLUMNS = (
 _DECISION_JSON = Decision.__pydantic_serializer__.to_json  # == model_dump_json(), as bytes
 
 
-def _taken_ids(conn: Any, ids: list[str]) -> set[str]:
+def _taken_ids(conn: Connection, ids: list[str]) -> set[str]:
     """The request ids among ``ids`` already in gateway_requests (one ``IN`` query through the
     DB-API cursor of the writer's connection, in its transaction)."""
     if not ids:
         return set()
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    sql = (
-        f"SELECT request_id FROM {requests_table.name}"
-        f" WHERE request_id IN ({', '.join([mark] * len(ids))})"
-    )
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(sql, ids)
+    with raw_cursor(conn) as (cursor, mark):
+        cursor.execute(
+            f"SELECT request_id FROM {requests_table.name}"
+            f" WHERE request_id IN ({', '.join([mark] * len(ids))})",
+            ids,
+        )
         return {str(row[0]) for row in cursor.fetchall()}
-    finally:
-        cursor.close()
 
 
-def _insert_requests(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+def _insert_requests(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """Insert new gateway_requests rows through the DB-API cursor of the writer's connection
     (same transaction; one executemany, no per-row SQLAlchemy bind processing)."""
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    sql = (
-        f"INSERT INTO {requests_table.name} ({', '.join(_REQUEST_COLUMNS)})"
-        f" VALUES ({', '.join([mark] * len(_REQUEST_COLUMNS))})"
-    )
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.executemany(sql, rows)
-    finally:
-        cursor.close()
+    with raw_cursor(conn) as (cursor, mark):
+        cursor.executemany(
+            f"INSERT INTO {requests_table.name} ({', '.join(_REQUEST_COLUMNS)})"
+            f" VALUES ({', '.join([mark] * len(_REQUEST_COLUMNS))})",
+            rows,
+        )
 
 
 __all__ = ["Disclosure", "Gateway", "GatewaySettings", "LedgerRef", "Prepared", "SweepLimits"]
