@@ -1,4 +1,5 @@
-"""The lean ``POST /v1/requests`` route through a real server: same contract, errors and order of
+"""``POST /v1/requests`` through a real server (now the direct ASGI handler; the lean Starlette
+route these tests were written for was folded into it): same contract, errors and order of
 checks as the FastAPI route it stands in front of, and the OpenAPI document still describes it."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """``POST /v1/requests`` served as raw ASGI by the service middleware (http-perf-3): the same
-contract, headers, errors and order of checks as the lean route; the middleware calls the direct
+contract, headers, errors and order of checks as the FastAPI route; the middleware calls the direct
 handler only for its (method, path), inside its headers, body limit, 500 and access log."""
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def test_direct_errors_keep_the_shape_and_order(service: Service) -> None:
             content=json.dumps(_warrant(service)).encode(),
             headers={**service.key("sfpd"), "content-type": "application/vnd.hw+json"},
         )
-        # JSON mode refuses a byte order mark; json reads it, as the lean route did: answered
+        # JSON mode refuses a byte order mark; json reads it, as the step-by-step path does: answered
         bom = client.post(
             "/v1/requests",
             content=b"\xef\xbb\xbf" + json.dumps(_warrant(service)).encode(),

@@ -32,27 +32,29 @@ LOGIN_COOKIE = "hw_login"
 
 
 # API keys -------------------------------------------------------------------------------------
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip()
-    key = request.headers.get("x-api-key", "")
-    if key:
-        return key.strip()
+def api_key_of(authorization: str, x_api_key: str) -> str:
+    """The API key of a request's ``Authorization: Bearer`` header, else its ``X-API-Key``."""
+    if authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    if x_api_key:
+        return x_api_key.strip()
     raise Unauthorized("an API key is required (Authorization: Bearer KEY)", field="authorization")
 
 
-async def api_principal(request: Request, ctx: AppContext = Depends(get_context)) -> Principal:
-    """FastAPI dependency: the principal of the request's API key.
-
-    Async, so a cached key (the common case) costs no hop to the thread pool; a key not seen in
-    the last 30 s is checked against the database off the event loop.
-    """
-    key = _bearer(request)
+async def principal_of_key(ctx: AppContext, key: str) -> Principal:
+    """The owner of an API key: a key seen in the last 30 s costs no hop to the thread pool; a
+    key not seen lately is checked against the database off the event loop."""
     cached = ctx.cached_principal(key)
     if cached is not None:
         return cached
     return await asyncio.to_thread(ctx.principal_for_key, key)
+
+
+async def api_principal(request: Request, ctx: AppContext = Depends(get_context)) -> Principal:
+    """FastAPI dependency: the principal of the request's API key."""
+    headers = request.headers
+    key = api_key_of(headers.get("authorization", ""), headers.get("x-api-key", ""))
+    return await principal_of_key(ctx, key)
 
 
 def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:

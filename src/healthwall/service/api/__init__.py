@@ -14,7 +14,6 @@ MODULES = (health, requests, accounting, aggregates, ledger)
 
 
 def include(app: FastAPI) -> None:
-    """Add every API router to the app (the lean ``POST /v1/requests`` first)."""
-    requests.include_lean(app)
+    """Add every API router to the app."""
     for module in MODULES:
         app.include_router(module.router)

@@ -9,9 +9,8 @@ existence of other requests is not revealed). Officers and auditors read every r
 middleware calls directly (:data:`DIRECT_ROUTES`), so the hot path skips FastAPI's and Starlette's
 middleware stack, router and request/response objects: the same steps in the same order as
 FastAPI's (JSON parse, API key and role, pydantic validation of the Request contract, the 422
-naming the field), errors rendered by the app's one error shape. :func:`submit_request_lean`, the
-same steps as a plain Starlette route (:func:`include_lean`), serves the route when the app runs
-without that middleware; the FastAPI route stays behind both for OpenAPI.
+naming the field), errors rendered by the app's one error shape. The FastAPI route stays behind
+it for OpenAPI (and answers should a request ever reach the router).
 """
 
 from __future__ import annotations
@@ -21,19 +20,17 @@ import json
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Path
+from fastapi import APIRouter, Depends, Path
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
-from starlette.requests import Request as HttpRequest
-from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from healthwall.errors import Forbidden, HealthwallError, Unauthorized
+from healthwall.errors import Forbidden, HealthwallError
 from healthwall.model.decision import Decision
 from healthwall.model.request import Request as RecordRequest
-from healthwall.service.auth import api_principal, require_roles
+from healthwall.service.auth import api_key_of, principal_of_key, require_roles
 from healthwall.service.context import AppContext, get_context
 from healthwall.service.errors import error_response, validation_error
 from healthwall.workflows.credentials import Principal, Role
@@ -78,41 +75,8 @@ async def _decide(body: RecordRequest, principal: Principal, ctx: AppContext) ->
     return JSONResponse(answer)
 
 
-async def submit_request_lean(request: HttpRequest) -> Response:
-    """``POST /v1/requests`` without FastAPI's dependency solving, in FastAPI's order: a body
-    that is not JSON is a 422 first, then the API key (401) and role (403), then the Request
-    contract's pydantic validation (422 naming the field, through the app's one handler)."""
-    request.scope["route"] = LEAN_ROUTE  # the access log names the route template
-    ctx: AppContext = request.app.state.ctx
-    payload = await _json_body(request)
-    principal = await api_principal(request, ctx)
-    if principal.role is not Role.REQUESTER:
-        raise Forbidden("this route needs another role", field="role")
-    if payload is None:
-        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "missing"}])
-    return await _decide(_validate(payload), principal, ctx)
-
-
-async def _json_body(request: HttpRequest) -> Any:
-    """The parsed body as FastAPI reads it: JSON for a JSON content type, else the raw bytes
-    (which then fail validation); None when there is no body."""
-    raw = await request.body()
-    if not raw:
-        return None
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if not (
-        kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
-    ):
-        return raw
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise RequestValidationError(
-            [{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error"}]
-        ) from None
-
-
-LEAN_ROUTE = Route("/v1/requests", submit_request_lean, methods=["POST"], include_in_schema=False)
+#: The FastAPI route of ``POST /v1/requests``: the access log names its template.
+SUBMIT_ROUTE = next(r for r in router.routes if getattr(r, "endpoint", None) is submit_request)
 
 _JSON_HEADERS = (b"content-type", b"application/json")
 _DECISION_JSON = Decision.__pydantic_serializer__.to_json  # the documented shape, as bytes
@@ -130,7 +94,7 @@ async def submit_direct(scope: Scope, receive: Receive, send: Send) -> None:
     limit, security headers, generic 500 and access log): in FastAPI's order, a body that is not
     JSON is a 422 first, then the API key (401) and role (403), then the Request contract's
     pydantic validation (422 naming the field); errors in the app's one shape."""
-    scope["route"] = LEAN_ROUTE  # the access log names the route template
+    scope["route"] = SUBMIT_ROUTE  # the access log names the route template
     try:
         status, body = 200, await _submit_direct(scope, receive)
         headers = [_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
@@ -150,10 +114,11 @@ async def _submit_direct(scope: Scope, receive: Receive) -> bytes:
     # pass. Anything else takes the step-by-step path, whose errors come in FastAPI's order.
     body = _valid_json(raw, content_type)
     payload = _payload(raw, content_type) if body is None else None
-    key = _api_key(headers)
-    principal = ctx.cached_principal(key)
-    if principal is None:
-        principal = await asyncio.to_thread(ctx.principal_for_key, key)
+    key = api_key_of(
+        headers.get(b"authorization", b"").decode("latin-1"),
+        headers.get(b"x-api-key", b"").decode("latin-1"),
+    )
+    principal = await principal_of_key(ctx, key)
     if principal.role is not Role.REQUESTER:
         raise Forbidden("this route needs another role", field="role")
     if body is None:
@@ -185,17 +150,6 @@ def _headers(scope: Scope) -> dict[bytes, bytes]:
     return out
 
 
-def _api_key(headers: dict[bytes, bytes]) -> str:
-    """As :func:`healthwall.service.auth.api_principal`: Bearer, else X-API-Key, else 401."""
-    header = headers.get(b"authorization", b"").decode("latin-1")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip()
-    key = headers.get(b"x-api-key", b"").decode("latin-1")
-    if key:
-        return key.strip()
-    raise Unauthorized("an API key is required (Authorization: Bearer KEY)", field="authorization")
-
-
 def _is_json(content_type: str) -> bool:
     kind = content_type.split(";")[0].strip().lower()
     return kind == "application/json" or (
@@ -218,8 +172,9 @@ def _valid_json(raw: bytes, content_type: str) -> RecordRequest | None:
 
 
 def _payload(raw: bytes, content_type: str) -> Any:
-    """As :func:`_json_body`: JSON for a JSON content type, else the raw bytes; None if empty.
-    (``json``, not orjson: orjson reads integers past 64 bits as floats.)"""
+    """The parsed body as FastAPI reads it: JSON for a JSON content type, else the raw bytes
+    (which then fail validation); None when there is no body. (``json``, not orjson: orjson
+    reads integers past 64 bits as floats.)"""
     if not raw:
         return None
     if not _is_json(content_type):
@@ -244,11 +199,6 @@ def _validate(payload: Any) -> RecordRequest:
 
 #: Raw ASGI handlers the service middleware calls directly, by (method, path).
 DIRECT_ROUTES = {("POST", "/v1/requests"): submit_direct}
-
-
-def include_lean(app: FastAPI) -> None:
-    """Put the lean ``POST /v1/requests`` ahead of every other route (call before the routers)."""
-    app.router.routes.append(LEAN_ROUTE)
 
 
 @router.get("/requests/{request_id}", response_model=Decision, responses=_ERRORS)
