@@ -258,11 +258,7 @@ class NodeTable:
         self, levels: tuple[int, ...], cols: list[IntArray], radices: list[int], q: int
     ) -> NodeTable:
         """Group by sorting one combined integer key (medium tables, large key spaces)."""
-        dims = tuple(max(r, 1) for r in radices)
-        key = np.zeros(len(self.counts), dtype=np.int64)
-        for col, radix in zip(cols, dims, strict=True):
-            key *= radix
-            key += col
+        dims, key = self._combined_key(cols, radices)
         uniq, inverse = np.unique(key, return_inverse=True)
         counts = np.bincount(inverse.reshape(-1), weights=self.counts, minlength=len(uniq))
         return self._keyed(levels, uniq.astype(np.int64), counts, dims, q)
@@ -271,16 +267,23 @@ class NodeTable:
         self, levels: tuple[int, ...], cols: list[IntArray], radices: list[int], q: int
     ) -> NodeTable:
         """Group a large table with DuckDB's hash aggregate over one combined integer key."""
-        dims = tuple(max(r, 1) for r in radices)
-        key = np.zeros(len(self.counts), dtype=np.int64)
-        for col, radix in zip(cols, dims, strict=True):
-            key *= radix
-            key += col
+        dims, key = self._combined_key(cols, radices)
         con = _scratch()
         con.register("hw_roll", {"k": key, "n": self.counts})
         res = con.execute("SELECT k, sum(n)::BIGINT AS n FROM hw_roll GROUP BY k").fetchnumpy()
         con.unregister("hw_roll")
         return self._keyed(levels, np.asarray(res["k"], dtype=np.int64), res["n"], dims, q)
+
+    def _combined_key(
+        self, cols: list[IntArray], radices: list[int]
+    ) -> tuple[tuple[int, ...], IntArray]:
+        """The columns as one mixed-radix integer per row, and the radices used (at least 1)."""
+        dims = tuple(max(r, 1) for r in radices)
+        key = np.zeros(len(self.counts), dtype=np.int64)
+        for col, radix in zip(cols, dims, strict=True):
+            key *= radix
+            key += col
+        return dims, key
 
     def _keyed(
         self, levels: tuple[int, ...], key: IntArray, counts: Any, dims: tuple[int, ...], q: int
