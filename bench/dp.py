@@ -29,7 +29,6 @@ from typing import Any
 
 import duckdb
 
-from healthwall.dp import mechanisms
 from healthwall.dp.budget import BudgetPolicy
 from healthwall.dp.release import release
 from healthwall.dp.templates import compile_template
@@ -114,18 +113,9 @@ def bench_template(
         bounded_s, exact = _timed(
             lambda: eng.query_arrow(compiled.sql, compiled.params), repeat, "bounded"
         )
-    loss = query.epsilon if query.epsilon is not None else query.rho
-    assert loss is not None
 
     def mechanism() -> Any:
-        plan = mechanisms.plan(
-            query.mechanism,
-            loss=loss,
-            contributions=compiled.contribution_bound,
-            public_keys=compiled.keys_public,
-            delta=query.delta,
-            min_threshold=query.suppress_below,
-        )
+        plan = aggregates.plan_for(query, compiled)
         return plan, release(query, compiled, plan, exact)
 
     mech_s, (plan, released) = _timed(mechanism, repeat, "mechanism")

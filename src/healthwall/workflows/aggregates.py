@@ -148,7 +148,7 @@ def _decide_and_answer(
         why = "; ".join(f"{r.policy}: {r.text}" for r in decision.reasons) or "no rule permits it"
         raise Refused(f"aggregate request denied by policy: {why}", field="requester")
     compiled = compile_template(query, hash_key=_truncation_key(settings))
-    plan = _plan(query, compiled)
+    plan = plan_for(query, compiled)
     period = dp_budget.period_label(settings.budget, now)
     requester_id = request.requester.id
     dp_budget.ensure(ledger.engine, requester_id, period, settings.budget)
@@ -180,7 +180,7 @@ def _decide_and_answer(
     )
 
 
-def _plan(query: AggregateQuery, compiled: CompiledTemplate) -> mechanisms.Plan:
+def plan_for(query: AggregateQuery, compiled: CompiledTemplate) -> mechanisms.Plan:
     """The OpenDP measurement for the query's loss at the template's contribution bound."""
     loss = query.epsilon if query.epsilon is not None else query.rho
     assert loss is not None
