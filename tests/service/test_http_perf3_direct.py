@@ -90,7 +90,7 @@ def test_direct_errors_keep_the_shape_and_order(service: Service) -> None:
             content=json.dumps(_warrant(service)).encode(),
             headers={**service.key("sfpd"), "content-type": "application/vnd.hw+json"},
         )
-        # JSON mode refuses a byte order mark; json reads it, as the step-by-step path does: answered
+        # JSON mode refuses a byte order mark; json (the step-by-step path) reads it: answered
         bom = client.post(
             "/v1/requests",
             content=b"\xef\xbb\xbf" + json.dumps(_warrant(service)).encode(),
